@@ -1,0 +1,49 @@
+# Custos — developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format messages bench clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet --group dev -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP) ## Create .venv and install Custos with its development tools
+
+run: $(STAMP) ## Demo: SQLite, in-process jobs, demo firm, server on 127.0.0.1:8000
+	CUSTOS_ENV=demo $(BIN)/python manage.py migrate --noinput
+	CUSTOS_ENV=demo $(BIN)/python manage.py seed_demo
+	CUSTOS_ENV=demo $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP) ## Run the test suite (SQLite, or PostgreSQL when DATABASE_URL points at one)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff lint and format check, migrations check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	CUSTOS_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(STAMP) ## Format and auto-fix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+messages: $(STAMP) ## Extract translatable strings into locale/ and compile them
+	CUSTOS_ENV=test $(BIN)/python manage.py makemessages --locale zh_Hans --no-obsolete --ignore ".venv/*" --ignore "var/*" --ignore "bench/*" --ignore "tests/*"
+	CUSTOS_ENV=test $(BIN)/python manage.py compilemessages --locale zh_Hans --ignore ".venv/*"
+
+bench: $(STAMP) ## Benchmark the matter list on PostgreSQL (see bench/README.md)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean: ## Remove the virtualenv and local data (var/)
+	rm -rf $(VENV) var

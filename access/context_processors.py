@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from access.models import Role
+
+_MATTER_ROLES = {Role.LAWYER, Role.PARTNER, Role.VENDOR}
+
+
+def navigation(request) -> dict:
+    """The navigation a person's roles call for (what they may reach is still decided per request)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_verified():
+        return {"nav_items": []}
+    roles = {Role(name) for name in user.role_names()}
+    items = []
+    if roles & _MATTER_ROLES:
+        items.append({"key": "matters", "label": _("Matters"), "url": reverse("matters:list")})
+    if user.is_staff:
+        items.append({"key": "admin", "label": _("Administration"), "url": reverse("admin:index")})
+    items.append({"key": "security", "label": _("Account security"), "url": reverse("access:security")})
+    return {"nav_items": items, "user_roles": sorted(Role(r).label for r in roles)}

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+
+class SignInForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": _("The username or password is not correct. Both are case-sensitive."),
+        "inactive": _("This account is inactive. Ask an administrator for help."),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update({"autocomplete": "username"})
+        self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code"),
+        max_length=16,
+        help_text=_("The 6-digit code from your authenticator app, or one of your backup codes."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+    def clean_token(self) -> str:
+        return "".join(self.cleaned_data["token"].split())
+
+
+class EnrollForm(forms.Form):
+    token = forms.CharField(
+        label=_("Confirmation code"),
+        max_length=6,
+        min_length=6,
+        help_text=_("Enter the 6-digit code your authenticator app now shows for Custos."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+    def clean_token(self) -> str:
+        token = "".join(self.cleaned_data["token"].split())
+        if not token.isdigit():
+            raise forms.ValidationError(_("The code is made of 6 digits."))
+        return token

@@ -1,0 +1,67 @@
+"""Session limits and the second-factor requirement, applied to every request."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from access.sessions import AUTH_AT, SEEN_AT, forget_session
+
+# Writing the session on every request would cost a database write per page;
+# the idle clock is refreshed at most once a minute instead.
+_SEEN_RESOLUTION = 60
+
+
+class SessionLimitsMiddleware:
+    """Signs a person out after SESSION_IDLE_TIMEOUT idle or SESSION_ABSOLUTE_TIMEOUT in all."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            auth_at = request.session.get(AUTH_AT, now)
+            seen_at = request.session.get(SEEN_AT, now)
+            idle = now - seen_at > settings.SESSION_IDLE_TIMEOUT.total_seconds()
+            expired = now - auth_at > settings.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
+            if idle or expired:
+                forget_session(request)
+                logout(request)
+                messages.info(request, _("You were signed out because your session expired. Please sign in again."))
+            elif now - seen_at >= _SEEN_RESOLUTION or AUTH_AT not in request.session:
+                request.session[SEEN_AT] = now
+                request.session.setdefault(AUTH_AT, now)
+        return self.get_response(request)
+
+
+def second_factor_not_required(view):
+    """Mark a view reachable by a signed-in person before the second factor is verified."""
+    view.second_factor_exempt = True
+    return view
+
+
+class RequireSecondFactorMiddleware:
+    """Until the second factor is verified, only sign-in and enrolment pages answer."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        user = request.user
+        if not user.is_authenticated or user.is_verified():
+            return None
+        if getattr(view_func, "second_factor_exempt", False) or getattr(view_func, "login_required", True) is False:
+            return None
+        query = urlencode({"next": request.get_full_path()})
+        return HttpResponseRedirect(f"{reverse('access:verify')}?{query}")

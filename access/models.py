@@ -1,0 +1,201 @@
+"""People, roles and matter grants.
+
+Roles are Django groups with well-known names (see :class:`Role`); other groups
+are teams that may hold grants. Grants are django-guardian object permissions
+stored in direct foreign-key tables, never the generic ones (their text
+``object_pk`` forces a cast per row; see DESIGN.md, Authorization).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, Group
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from guardian.managers import GroupObjectPermissionManager, UserObjectPermissionManager
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+
+class Role(models.TextChoices):
+    """A role is a group with one of these names; a user may hold several."""
+
+    LAWYER = "lawyer", _("Lawyer")
+    PARTNER = "partner", _("Partner")
+    SECURITY_OFFICER = "security_officer", _("Security officer")
+    HR = "hr", _("HR")
+    ADMINISTRATOR = "administrator", _("Administrator")
+    VENDOR = "vendor", _("Vendor")
+
+
+class Department(models.TextChoices):
+    LITIGATION = "litigation", _("Litigation")
+    CORPORATE = "corporate", _("Corporate and M&A")
+    IP = "ip", _("Intellectual property")
+    EMPLOYMENT = "employment", _("Employment")
+    FINANCE = "finance", _("Banking and finance")
+    COMPLIANCE = "compliance", _("Compliance and investigations")
+    RISK = "risk", _("Risk and security")
+    HUMAN_RESOURCES = "human_resources", _("Human resources")
+    IT = "it", _("Information technology")
+    EXTERNAL = "external", _("External")
+
+
+class EmploymentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    DEPARTING = "departing", _("Departing")
+    DEPARTED = "departed", _("Departed")
+
+
+class User(AbstractUser):
+    """Anyone who signs in: staff, partners and vendor users.
+
+    Employment status drives access: a departed user's grants, group
+    memberships and sessions are ended by a periodic job, and the
+    authorization policy refuses a departed user even before the job runs.
+    """
+
+    department = models.CharField(_("department"), max_length=32, choices=Department, blank=True)
+    employment_status = models.CharField(
+        _("employment status"), max_length=16, choices=EmploymentStatus, default=EmploymentStatus.ACTIVE
+    )
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    departure_date = models.DateField(_("departure date"), null=True, blank=True)
+    manager = models.ForeignKey(
+        "self", verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        swappable = "AUTH_USER_MODEL"
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_departed(self) -> bool:
+        return self.employment_status == EmploymentStatus.DEPARTED
+
+    def role_names(self) -> set[str]:
+        if not hasattr(self, "_role_names"):
+            self._role_names = set(self.groups.filter(name__in=Role.values).values_list("name", flat=True))
+        return self._role_names
+
+    def has_role(self, role: Role) -> bool:
+        return role.value in self.role_names()
+
+
+class GrantLevel(models.TextChoices):
+    """How much a grant allows; each level includes the ones before it.
+
+    The value is the codename of the guardian permission the grant carries.
+    """
+
+    VIEW = "view_matter", _("View")
+    DOWNLOAD = "download_matter", _("Download")
+    EDIT = "change_matter", _("Edit")
+    MANAGE = "manage_matter", _("Manage")
+
+    @classmethod
+    def at_least(cls, level: GrantLevel) -> list[str]:
+        order = list(cls)
+        return [lvl.value for lvl in order[order.index(level) :]]
+
+
+class GrantQuerySet(models.QuerySet):
+    def live(self, at=None):
+        """Grants in force at ``at``: expiry is exact, whatever a job has cleaned up."""
+        at = at or timezone.now()
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+
+
+class GrantDetails(models.Model):
+    """Who granted access, why, and until when."""
+
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("granted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def level(self) -> GrantLevel:
+        return GrantLevel(self.permission.codename)
+
+
+class MatterUserGrant(UserObjectPermissionBase, GrantDetails):
+    """A person's grant on one matter (one per person and matter)."""
+
+    content_object = models.ForeignKey(
+        "matters.Matter", verbose_name=_("matter"), on_delete=models.CASCADE, related_name="user_grants"
+    )
+
+    # guardian's manager (it recognises this table as a direct one) with our reads.
+    objects = UserObjectPermissionManager.from_queryset(GrantQuerySet)()
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = _("matter grant to a person")
+        verbose_name_plural = _("matter grants to people")
+        # One grant per person and matter (stricter than guardian's per-permission
+        # uniqueness, which it replaces); its index serves "my matters".
+        unique_together = ()
+        constraints = [models.UniqueConstraint(fields=["user", "content_object"], name="one_user_grant_per_matter")]
+
+    def __str__(self) -> str:
+        return f"{self.content_object} · {self.user} · {self.level.label}"
+
+
+class MatterGroupGrant(GroupObjectPermissionBase, GrantDetails):
+    """A team's grant on one matter (one per group and matter)."""
+
+    content_object = models.ForeignKey(
+        "matters.Matter", verbose_name=_("matter"), on_delete=models.CASCADE, related_name="group_grants"
+    )
+
+    objects = GroupObjectPermissionManager.from_queryset(GrantQuerySet)()
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        verbose_name = _("matter grant to a group")
+        verbose_name_plural = _("matter grants to groups")
+        unique_together = ()
+        constraints = [models.UniqueConstraint(fields=["group", "content_object"], name="one_group_grant_per_matter")]
+
+    def __str__(self) -> str:
+        return f"{self.content_object} · {self.group} · {self.level.label}"
+
+
+class UserSession(models.Model):
+    """A signed-in session, kept so that a person's sessions can be ended at once.
+
+    Django's session table is keyed by an opaque id and stores the user only
+    inside the encoded data; this index avoids decoding every session.
+    """
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    created_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("signed-in session")
+        verbose_name_plural = _("signed-in sessions")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def role_group(role: Role) -> Group:
+    group, _created = Group.objects.get_or_create(name=role.value)
+    return group

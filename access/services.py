@@ -1,0 +1,144 @@
+"""State-changing operations on people, roles and grants (one function each)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import Group, Permission
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from access.models import EmploymentStatus, GrantLevel, MatterGroupGrant, MatterUserGrant, Role, User, UserSession
+from matters.models import Matter
+
+# What each role may do in the admin site (Django model permissions, not matter
+# access: no role reads a matter without a grant).
+ROLE_MODEL_PERMISSIONS: dict[Role, list[str]] = {
+    Role.ADMINISTRATOR: [
+        "access.view_user", "access.add_user", "access.change_user",
+        "auth.view_group", "auth.add_group", "auth.change_group",
+        "access.view_matterusergrant", "access.add_matterusergrant",
+        "access.change_matterusergrant", "access.delete_matterusergrant",
+        "access.view_mattergroupgrant", "access.add_mattergroupgrant",
+        "access.change_mattergroupgrant", "access.delete_mattergroupgrant",
+        "access.view_usersession",
+        "matters.view_matter",
+        "jobs.view_jobrun",
+        "axes.view_accessattempt", "axes.delete_accessattempt",
+    ],
+}  # fmt: skip
+
+
+def ensure_role_groups() -> None:
+    """Create the role groups and their admin permissions; safe to run repeatedly."""
+    for role in Role:
+        group, _created = Group.objects.get_or_create(name=role.value)
+        for dotted in ROLE_MODEL_PERMISSIONS.get(role, []):
+            app_label, codename = dotted.split(".")
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is not None:
+                group.permissions.add(permission)
+
+
+def _check_grantee(user: User | None, group: Group | None) -> None:
+    if (user is None) == (group is None):
+        raise ValidationError(_("A grant goes to exactly one person or one group."))
+    if user is not None and (user.is_departed or not user.is_active):
+        raise ValidationError(_("Access cannot be granted to an inactive or departed account."))
+
+
+@transaction.atomic
+def grant_matter_access(
+    *,
+    actor: User | None,
+    matter: Matter,
+    level: GrantLevel,
+    reason: str,
+    user: User | None = None,
+    group: Group | None = None,
+    expires_at: datetime | None = None,
+) -> MatterUserGrant | MatterGroupGrant:
+    """Give a person or group access to a matter, replacing any grant they already hold on it."""
+    _check_grantee(user, group)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why access is granted.")})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
+    permission = Permission.objects.get(content_type__app_label="matters", codename=GrantLevel(level).value)
+    model, grantee = (MatterUserGrant, {"user": user}) if user is not None else (MatterGroupGrant, {"group": group})
+    grant, _created = model.objects.select_for_update().update_or_create(
+        content_object=matter,
+        **grantee,
+        defaults={
+            "permission": permission,
+            "granted_by": actor,
+            "reason": reason.strip(),
+            "expires_at": expires_at,
+            "created_at": timezone.now(),
+        },
+    )
+    return grant
+
+
+@transaction.atomic
+def revoke_matter_access(*, actor: User | None, grant: MatterUserGrant | MatterGroupGrant) -> None:
+    grant.delete()
+
+
+def end_sessions(user: User) -> int:
+    """Sign the person out everywhere; returns how many sessions were ended."""
+    keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    UserSession.objects.filter(user=user).delete()
+    return len(keys)
+
+
+@transaction.atomic
+def reset_second_factor(*, actor: User | None, user: User) -> None:
+    """Remove a person's authenticator and backup codes: they enrol again at next sign-in."""
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    end_sessions(user)
+
+
+def end_access_of_departed_users(now: datetime | None = None) -> dict[str, int]:
+    """The periodic job: departed people lose their grants, teams and sessions.
+
+    A departing person whose departure date has passed becomes departed first.
+    Idempotent: a second run finds nothing left to do.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    counts = {"users": 0, "grants": 0, "groups": 0, "sessions": 0}
+    # One save per person (not QuerySet.update) so that change history sees it.
+    for user in User.objects.filter(
+        employment_status=EmploymentStatus.DEPARTING, departure_date__isnull=False, departure_date__lte=today
+    ):
+        user.employment_status = EmploymentStatus.DEPARTED
+        user.save(update_fields=["employment_status"])
+    pending = User.objects.filter(employment_status=EmploymentStatus.DEPARTED).filter(
+        Q(is_active=True)
+        | Q(matterusergrant__isnull=False)
+        | Q(signed_in_sessions__isnull=False)
+        | (Q(groups__isnull=False) & ~Q(groups__name__in=Role.values))
+    )
+    for user in pending.distinct().iterator():
+        with transaction.atomic():
+            grants, _detail = MatterUserGrant.objects.filter(user=user).delete()
+            teams = list(user.groups.exclude(name__in=Role.values))
+            user.groups.remove(*teams)
+            sessions = end_sessions(user)
+            if user.is_active:
+                user.is_active = False
+                user.save(update_fields=["is_active"])
+        counts["users"] += 1
+        counts["grants"] += grants
+        counts["groups"] += len(teams)
+        counts["sessions"] += sessions
+    return counts

@@ -1,0 +1,156 @@
+"""Sign-in, second factor, enrolment, account security and the home page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_otp import devices_for_user, match_token
+from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice
+
+from access import otp
+from access.forms import EnrollForm, SignInForm, TokenForm
+from access.middleware import second_factor_not_required
+from access.models import Role
+from access.sessions import forget_session, rotate_session, start_session
+
+_NEW_CODES = "custos_new_backup_codes"
+
+
+def _with_next(url_name: str, next_url: str) -> str:
+    return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
+
+
+def _next_url(request: HttpRequest, default: str = "home") -> str:
+    candidate = request.POST.get("next") or request.GET.get("next")
+    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
+        return candidate
+    return reverse(default)
+
+
+class SignInView(LoginView):
+    template_name = "access/login.html"
+    form_class = SignInForm
+    redirect_authenticated_user = False
+    extra_context = {"demo": settings.DEMO}
+
+    def form_valid(self, form):
+        auth_login(self.request, form.get_user())
+        start_session(self.request)
+        target = "access:verify" if otp.has_confirmed_device(self.request.user) else "access:enroll"
+        return HttpResponseRedirect(_with_next(target, _next_url(self.request)))
+
+
+sign_in = login_not_required(SignInView.as_view())
+
+
+@second_factor_not_required
+def verify(request: HttpRequest) -> HttpResponse:
+    if request.user.is_verified():
+        return redirect(_next_url(request))
+    if not otp.has_confirmed_device(request.user):
+        return redirect(_with_next("access:enroll", _next_url(request)))
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(request.user, form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            rotate_session(request)
+            if isinstance(device, StaticDevice):
+                messages.warning(
+                    request,
+                    _("You signed in with a backup code; %(count)d remain. Each code works once.")
+                    % {"count": otp.remaining_backup_codes(request.user)},
+                )
+            return redirect(_next_url(request))
+        form.add_error("token", _refusal(request.user))
+    return render(request, "access/verify.html", {"form": form, "next": _next_url(request)})
+
+
+def _refusal(user) -> str:
+    for device in devices_for_user(user, confirmed=True):
+        allowed, detail = device.verify_is_allowed()
+        if not allowed and detail and detail.get("locked_until"):
+            return _("Too many wrong codes. Wait a little, then try again.")
+    return _("That code is not valid, or it has already been used.")
+
+
+@second_factor_not_required
+def enroll(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.is_verified():
+        return redirect(_next_url(request))
+    if otp.has_confirmed_device(user):
+        # A password alone never adds a device to an account that has one.
+        return redirect(_with_next("access:verify", _next_url(request)))
+    device = otp.pending_authenticator(user)
+    form = EnrollForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = otp.confirm_authenticator(user, device, form.cleaned_data["token"])
+        if codes is not None:
+            otp_login(request, device)
+            rotate_session(request)
+            request.session[_NEW_CODES] = codes
+            return redirect(_with_next("access:backup_codes", _next_url(request)))
+        form.add_error("token", _("That code does not match. Check the clock on your phone and try the newest code."))
+    secret = otp.base32_secret(device)
+    context = {
+        "form": form,
+        "qr_svg": otp.qr_svg(device),
+        "secret": otp.grouped(secret),
+        "next": _next_url(request),
+    }
+    return render(request, "access/enroll.html", context)
+
+
+def backup_codes(request: HttpRequest) -> HttpResponse:
+    codes = request.session.pop(_NEW_CODES, None)
+    if not codes:
+        messages.info(request, _("Backup codes are shown only once. You can issue a new set on this page."))
+        return redirect("access:security")
+    return render(request, "access/backup_codes.html", {"codes": codes, "next": _next_url(request)})
+
+
+def security(request: HttpRequest) -> HttpResponse:
+    context = {"remaining_codes": otp.remaining_backup_codes(request.user)}
+    return render(request, "access/security.html", context)
+
+
+@require_POST
+def new_backup_codes(request: HttpRequest) -> HttpResponse:
+    request.session[_NEW_CODES] = otp.replace_backup_codes(request.user)
+    return redirect(_with_next("access:backup_codes", reverse("access:security")))
+
+
+@require_POST
+@login_not_required
+def sign_out(request: HttpRequest) -> HttpResponse:
+    forget_session(request)
+    auth_logout(request)
+    messages.success(request, _("You have signed out."))
+    return redirect("access:login")
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.has_role(Role.LAWYER) or user.has_role(Role.PARTNER) or user.has_role(Role.VENDOR):
+        return redirect("matters:list")
+    return render(request, "access/home.html")
+
+
+def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' response to a locked-out sign-in: says how long the pause lasts."""
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    return render(request, "access/lockout.html", {"cooloff_minutes": minutes}, status=429)

@@ -1,0 +1,11 @@
+"""The periodic jobs: a name, and the service function that does the work.
+
+Every job has the same shape — one Celery task, one management command, one
+JobRun record per run — so a new job is one line here plus its beat entry.
+"""
+
+from __future__ import annotations
+
+PERIODIC_JOBS: dict[str, str] = {
+    "access.end_departed_access": "access.services.end_access_of_departed_users",
+}

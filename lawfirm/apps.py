@@ -1,0 +1,5 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class CustosAdminConfig(AdminConfig):
+    default_site = "lawfirm.admin_site.CustosAdminSite"

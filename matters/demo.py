@@ -1,0 +1,262 @@
+"""The demonstration firm loaded by ``manage.py seed_demo`` (``make run``).
+
+Personas (the same names the tests use):
+Alice, partner running the litigation matters; Bob, associate on her team with
+view-only or team access; Charlie, corporate lawyer who sees none of Alice's
+matters; Dana, the security officer, and Adam, the administrator, who see no
+matter contents at all; Harriet in HR; Victor from an e-discovery vendor with a
+time-boxed grant; Erin, a new associate who has not yet set up an authenticator;
+Frank, who is leaving the firm; and root, a superuser without any grant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.contrib.auth.models import Group, Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from access.models import Department, EmploymentStatus, GrantLevel, MatterGroupGrant, MatterUserGrant, Role, User
+from access.otp import base32_secret, replace_backup_codes
+from access.services import ensure_role_groups
+from matters.models import Classification, Client, ClientKind, Document, Matter, MatterStatus, Party, PracticeArea
+from matters.services import add_document
+
+DEMO_PASSWORD = "Custos-demo-2026"  # noqa: S105 — the demo firm's published password, not a secret
+
+
+@dataclass(frozen=True)
+class Persona:
+    username: str
+    first_name: str
+    last_name: str
+    roles: tuple[Role, ...]
+    department: str
+    enrolled: bool = True
+    staff: bool = False
+    superuser: bool = False
+    status: str = EmploymentStatus.ACTIVE
+    note: str = ""
+
+
+PERSONAS = [
+    Persona("alice", "Alice", "Chen", (Role.PARTNER, Role.LAWYER), Department.LITIGATION,
+            note="partner; runs the litigation matters"),
+    Persona("bob", "Bob", "Li", (Role.LAWYER,), Department.LITIGATION,
+            note="associate; view-only on some matters, download through the litigation team"),
+    Persona("charlie", "Charlie", "Wang", (Role.LAWYER,), Department.CORPORATE,
+            note="corporate lawyer; sees none of Alice's matters"),
+    Persona("dana", "Dana", "Zhou", (Role.SECURITY_OFFICER,), Department.RISK,
+            note="security officer; sees no matter contents"),
+    Persona("harriet", "Harriet", "Sun", (Role.HR,), Department.HUMAN_RESOURCES, note="HR"),
+    Persona("adam", "Adam", "Xu", (Role.ADMINISTRATOR,), Department.IT, staff=True,
+            note="administrator; manages users and grants in the admin site, sees no matter contents"),
+    Persona("victor", "Victor", "Ma", (Role.VENDOR,), Department.EXTERNAL,
+            note="e-discovery vendor; one matter, grant expires in 14 days"),
+    Persona("erin", "Erin", "Zhao", (Role.LAWYER,), Department.LITIGATION, enrolled=False,
+            note="new associate; sets up her authenticator at first sign-in"),
+    Persona("frank", "Frank", "Liu", (Role.LAWYER,), Department.CORPORATE, status=EmploymentStatus.DEPARTING,
+            note="leaving the firm at the end of the month"),
+    Persona("root", "Root", "Superuser", (), Department.IT, staff=True, superuser=True,
+            note="Django superuser without any grant: sees no matter"),
+]  # fmt: skip
+
+CLIENTS = [
+    ("C-0001", "Huaxin Technology Co., Ltd.", ClientKind.ORGANIZATION),
+    ("C-0002", "Everbright Pharmaceuticals Group", ClientKind.ORGANIZATION),
+    ("C-0003", "Zhang Wei", ClientKind.INDIVIDUAL),
+    ("C-0004", "Northbridge Capital Partners", ClientKind.ORGANIZATION),
+]
+
+# number, client, title, practice area, classification, status, partner, opened, adverse party
+MATTERS = [
+    ("2026-LIT-0001", "C-0001", "Huaxin v. Orion Semiconductor — patent infringement", PracticeArea.IP,
+     Classification.HIGHLY_CONFIDENTIAL, MatterStatus.OPEN, "alice", date(2026, 3, 2), "Orion Semiconductor Ltd."),
+    ("2026-LIT-0002", "C-0001", "Trade secret misappropriation by former engineers", PracticeArea.LITIGATION,
+     Classification.CONFIDENTIAL, MatterStatus.OPEN, "alice", date(2026, 4, 15), "Li Ming"),
+    ("2026-LIT-0003", "C-0002", "Product liability claims — cardiac stent", PracticeArea.LITIGATION,
+     Classification.CONFIDENTIAL, MatterStatus.OPEN, "alice", date(2026, 5, 20), "Consumer claimant group"),
+    ("2026-LIT-0004", "C-0003", "Zhang Wei — shareholder dispute", PracticeArea.LITIGATION,
+     Classification.INTERNAL, MatterStatus.ON_HOLD, "alice", date(2026, 1, 11), "Sunrise Holdings"),
+    ("2025-LIT-0017", "C-0002", "Distributor termination arbitration (CIETAC)", PracticeArea.LITIGATION,
+     Classification.CONFIDENTIAL, MatterStatus.CLOSED, "alice", date(2025, 6, 3), "Pacific Medical Supply"),
+    ("2026-COR-0001", "C-0004", "Acquisition of Lanting Logistics", PracticeArea.CORPORATE,
+     Classification.HIGHLY_CONFIDENTIAL, MatterStatus.OPEN, "alice", date(2026, 2, 8), "Lanting shareholders"),
+    ("2026-COR-0002", "C-0004", "Fund formation — Northbridge Fund IV", PracticeArea.FINANCE,
+     Classification.CONFIDENTIAL, MatterStatus.OPEN, "alice", date(2026, 7, 1), ""),
+    ("2026-COR-0003", "C-0001", "Series D financing", PracticeArea.CORPORATE,
+     Classification.INTERNAL, MatterStatus.OPEN, "alice", date(2026, 8, 19), ""),
+    ("2026-EMP-0001", "C-0002", "Workforce restructuring advice", PracticeArea.EMPLOYMENT,
+     Classification.CONFIDENTIAL, MatterStatus.OPEN, "alice", date(2026, 9, 9), ""),
+    ("2026-CMP-0001", "C-0002", "Internal investigation — hospital sales practices", PracticeArea.COMPLIANCE,
+     Classification.HIGHLY_CONFIDENTIAL, MatterStatus.OPEN, "alice", date(2026, 10, 2), ""),
+    ("2026-IP-0002", "C-0001", "Trademark portfolio maintenance", PracticeArea.IP,
+     Classification.PUBLIC, MatterStatus.OPEN, "alice", date(2026, 1, 5), ""),
+    ("2026-RE-0001", "C-0003", "Residential property purchase", PracticeArea.REAL_ESTATE,
+     Classification.INTERNAL, MatterStatus.CLOSED, "alice", date(2026, 2, 14), ""),
+    ("2026-TAX-0001", "C-0004", "Cross-border tax structuring review", PracticeArea.TAX,
+     Classification.CONFIDENTIAL, MatterStatus.OPEN, "alice", date(2026, 11, 3), ""),
+]  # fmt: skip
+
+LITIGATION_TEAM = "Litigation team"
+CORPORATE_TEAM = "Corporate team"
+
+# (username or team, matter number, level, days until expiry or None)
+GRANTS = [
+    *[("alice", number, GrantLevel.MANAGE, None) for number, *_rest in MATTERS],
+    ("bob", "2026-LIT-0001", GrantLevel.VIEW, None),
+    ("bob", "2026-LIT-0004", GrantLevel.EDIT, None),
+    (LITIGATION_TEAM, "2026-LIT-0002", GrantLevel.DOWNLOAD, None),
+    (LITIGATION_TEAM, "2026-LIT-0003", GrantLevel.DOWNLOAD, None),
+    (LITIGATION_TEAM, "2025-LIT-0017", GrantLevel.VIEW, None),
+    (CORPORATE_TEAM, "2026-COR-0002", GrantLevel.EDIT, None),
+    (CORPORATE_TEAM, "2026-COR-0003", GrantLevel.EDIT, None),
+    ("charlie", "2026-TAX-0001", GrantLevel.DOWNLOAD, None),
+    ("frank", "2026-COR-0003", GrantLevel.VIEW, None),
+    ("victor", "2026-LIT-0003", GrantLevel.VIEW, 14),
+    ("erin", "2026-LIT-0004", GrantLevel.VIEW, None),
+]
+
+TEAMS = {LITIGATION_TEAM: ["alice", "bob", "erin"], CORPORATE_TEAM: ["charlie", "frank"]}
+
+DOCUMENTS = [
+    ("2026-LIT-0001", "Claim chart — '482 patent", "claim-chart.txt", Classification.HIGHLY_CONFIDENTIAL),
+    ("2026-LIT-0001", "Engagement letter", "engagement-letter.pdf", Classification.HIGHLY_CONFIDENTIAL),
+    ("2026-LIT-0002", "Forensic imaging report", "forensic-report.txt", Classification.CONFIDENTIAL),
+    ("2026-LIT-0003", "Expert witness shortlist", "experts.csv", Classification.CONFIDENTIAL),
+    ("2026-LIT-0004", "Shareholder agreement (2019)", "shareholder-agreement.pdf", Classification.INTERNAL),
+    ("2026-COR-0003", "Term sheet", "term-sheet.txt", Classification.CONFIDENTIAL),
+]
+
+
+def _demo_pdf(title: str) -> bytes:
+    """A one-page PDF saying ``title`` (ASCII), small enough to write by hand."""
+    text = title.encode("ascii", "replace").replace(b"(", b"[").replace(b")", b"]")
+    stream = b"BT /F1 18 Tf 72 720 Td (" + text + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _demo_file(filename: str, title: str) -> SimpleUploadedFile:
+    if filename.endswith(".pdf"):
+        return SimpleUploadedFile(filename, _demo_pdf(title), content_type="application/pdf")
+    body = f"{title}\n\nDemonstration document for the Custos demo firm. Not real client data.\n"
+    if filename.endswith(".csv"):
+        body = "name,field,rate\nDr. Example One,cardiology,1200\nDr. Example Two,biomechanics,950\n"
+    return SimpleUploadedFile(filename, body.encode("utf-8"), content_type="text/plain")
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    note: str
+    secret: str | None
+    roles: str
+
+
+@transaction.atomic
+def seed_demo() -> list[DemoAccount]:
+    """Create the demo firm; a second run finds everything present and changes nothing."""
+    ensure_role_groups()
+    users = {persona.username: _persona_user(persona) for persona in PERSONAS}
+    for team, members in TEAMS.items():
+        group, _created = Group.objects.get_or_create(name=team)
+        group.user_set.add(*(users[name] for name in members))
+    clients = {
+        code: Client.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})[0]
+        for code, name, kind in CLIENTS
+    }
+    matters = {}
+    for number, client, title, area, level, status, partner, opened, adverse in MATTERS:
+        matter, created = Matter.objects.get_or_create(
+            number=number,
+            defaults={
+                "client": clients[client], "title": title, "practice_area": area, "classification": level,
+                "status": status, "responsible_partner": users[partner], "opened_on": opened,
+                "closed_on": opened + timedelta(days=200) if status == MatterStatus.CLOSED else None,
+                "description": "Demonstration matter. Not real client data.",
+            },
+        )  # fmt: skip
+        if created:
+            Party.objects.create(matter=matter, name=clients[client].name, role="client")
+            if adverse:
+                Party.objects.create(matter=matter, name=adverse, role="adverse")
+        matters[number] = matter
+    for grantee, number, level, days in GRANTS:
+        _grant(users, grantee, matters[number], level, days, granted_by=users["adam"])
+    for number, title, filename, level in DOCUMENTS:
+        if not Document.objects.filter(matter=matters[number], title=title).exists():
+            add_document(
+                actor=users["alice"], matter=matters[number], title=title, classification=level,
+                upload=_demo_file(filename, title),
+            )  # fmt: skip
+    return [_account(persona, users[persona.username]) for persona in PERSONAS]
+
+
+def _persona_user(persona: Persona) -> User:
+    user, created = User.objects.get_or_create(
+        username=persona.username,
+        defaults={
+            "first_name": persona.first_name, "last_name": persona.last_name, "department": persona.department,
+            "email": f"{persona.username}@demo.custos.invalid", "is_staff": persona.staff,
+            "is_superuser": persona.superuser, "employment_status": persona.status,
+            "departure_date": timezone.localdate() + timedelta(days=30)
+            if persona.status == EmploymentStatus.DEPARTING else None,
+        },
+    )  # fmt: skip
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        user.groups.add(*Group.objects.filter(name__in=[role.value for role in persona.roles]))
+        if persona.enrolled:
+            from django_otp.plugins.otp_totp.models import TOTPDevice
+
+            TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+            replace_backup_codes(user)
+    return user
+
+
+def _grant(users, grantee: str, matter: Matter, level: GrantLevel, days: int | None, granted_by: User) -> None:
+    permission = Permission.objects.get(content_type__app_label="matters", codename=level.value)
+    expires_at = timezone.now() + timedelta(days=days) if days else None
+    details = {
+        "permission": permission,
+        "granted_by": granted_by,
+        "reason": "Demo firm set-up",
+        "expires_at": expires_at,
+    }
+    if grantee in users:
+        MatterUserGrant.objects.get_or_create(user=users[grantee], content_object=matter, defaults=details)
+    else:
+        group = Group.objects.get(name=grantee)
+        MatterGroupGrant.objects.get_or_create(group=group, content_object=matter, defaults=details)
+
+
+def _account(persona: Persona, user: User) -> DemoAccount:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return DemoAccount(
+        username=user.username,
+        note=persona.note,
+        secret=base32_secret(device) if device else None,
+        roles=", ".join(str(Role(r).label) for r in sorted(user.role_names())) or "superuser",
+    )

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from matters.models import Classification, Matter, MatterStatus, PracticeArea
+from matters.uploads import allowed_extensions
+
+
+class MatterFilterForm(forms.Form):
+    """The list's search box and filters; an unknown value is named, not ignored silently."""
+
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=100, help_text=_("Matter number, title or client name")
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *MatterStatus.choices]
+    )
+    classification = forms.TypedChoiceField(
+        label=_("Classification"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("Any classification")), *Classification.choices],
+    )
+    practice_area = forms.ChoiceField(
+        label=_("Practice area"), required=False, choices=[("", _("Any practice area")), *PracticeArea.choices]
+    )
+
+    def matter_q(self) -> Q | None:
+        """The chosen filters as one condition on matters, or None when there are none."""
+        data = self.cleaned_data
+        q = Q()
+        if data.get("q"):
+            term = data["q"].strip()
+            q &= Q(number__icontains=term) | Q(title__icontains=term) | Q(client__name__icontains=term)
+        for field in ("status", "classification", "practice_area"):
+            if data.get(field) not in (None, ""):
+                q &= Q(**{field: data[field]})
+        return q or None
+
+
+class DocumentUploadForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    classification = forms.TypedChoiceField(label=_("Classification"), coerce=int, choices=Classification.choices)
+    file = forms.FileField(label=_("File"))
+
+    def __init__(self, *args, matter: Matter, max_bytes: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.matter = matter
+        self.fields["classification"].choices = [
+            (value, label) for value, label in Classification.choices if value >= matter.classification
+        ]
+        self.fields["classification"].initial = matter.classification
+        self.fields["file"].help_text = _("Up to %(limit)d MB. Accepted: %(types)s.") % {
+            "limit": max_bytes // (1024 * 1024),
+            "types": allowed_extensions(),
+        }

@@ -1,0 +1,66 @@
+"""State-changing operations on matters and documents."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from access.models import User
+from access.policy import Action, get_matter_for
+from matters.models import Classification, Document, Matter
+from matters.uploads import UploadRejected, inspect_upload
+
+
+def _sha256(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def add_document(
+    *, actor: User, matter: Matter, title: str, classification: Classification | int, upload: UploadedFile
+) -> Document:
+    """File an uploaded document on a matter.
+
+    Raises ``ValidationError`` (shown on the form) for a refused file or a
+    classification below the matter's. The file is written before the row and
+    removed again if the row cannot be saved, so neither is left half-made.
+    """
+    try:
+        kind = inspect_upload(upload, settings.DOCUMENT_MAX_UPLOAD_BYTES)
+    except UploadRejected as exc:
+        raise ValidationError({"file": str(exc)}) from None
+    document = Document(
+        id=uuid.uuid4(),
+        matter=matter,
+        title=title.strip(),
+        classification=classification,
+        uploaded_by=actor,
+        original_name=(upload.name or "document")[-255:],
+        size=upload.size,
+        content_type=kind.content_type,
+        sha256=_sha256(upload),
+    )
+    document.full_clean(exclude=["file"])
+    with transaction.atomic():
+        # Re-check inside the transaction: the grant may have gone since the form was shown.
+        try:
+            matter = get_matter_for(actor, matter.pk, Action.EDIT)
+        except (Http404, PermissionDenied):
+            raise ValidationError(_("Your access to this matter no longer allows adding documents.")) from None
+        document.file.save(str(document.id), upload, save=False)
+        try:
+            document.save()
+        except Exception:
+            document.file.delete(save=False)
+            raise
+    return document

@@ -1,0 +1,113 @@
+"""Matter list, matter page, document upload and download: thin views over access.policy."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from access.models import MatterGroupGrant, MatterUserGrant
+from access.policy import Action, can, count_visible_matters, get_document_for, get_matter_for, visible_matters
+from matters.forms import DocumentUploadForm, MatterFilterForm
+from matters.services import add_document
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told its count, which comes from the grant tables (see access.policy)."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def matter_list(request: HttpRequest) -> HttpResponse:
+    form = MatterFilterForm(request.GET or None)
+    matter_q = form.matter_q() if form.is_valid() else None
+    matters = visible_matters(request.user, matter_q=matter_q).select_related("client", "responsible_partner")
+    paginator = KnownCountPaginator(
+        matters.order_by("-opened_on", "number"),
+        settings.MATTERS_PAGE_SIZE,
+        count=count_visible_matters(request.user, matter_q=matter_q),
+    )
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "filtered": matter_q is not None}
+    return render(request, "matters/list.html", context)
+
+
+def matter_detail(request: HttpRequest, pk) -> HttpResponse:
+    matter = get_matter_for(request.user, pk, Action.VIEW)
+    context = {
+        "matter": matter,
+        "parties": matter.parties.all(),
+        "documents": matter.documents.select_related("uploaded_by"),
+        "people": MatterUserGrant.objects.live().filter(content_object=matter).select_related("user", "permission"),
+        "groups": MatterGroupGrant.objects.live().filter(content_object=matter).select_related("group", "permission"),
+        "can_download": can(request.user, Action.DOWNLOAD, matter).allowed,
+        "can_upload": can(request.user, Action.EDIT, matter).allowed,
+    }
+    return render(request, "matters/detail.html", context)
+
+
+def document_upload(request: HttpRequest, pk) -> HttpResponse:
+    matter = get_matter_for(request.user, pk, Action.EDIT)
+    max_bytes = settings.DOCUMENT_MAX_UPLOAD_BYTES
+    if request.method == "POST" and _declared_length(request) > max_bytes + 64 * 1024:
+        # Refuse before reading the body: an oversized upload is never spooled to disk.
+        form = DocumentUploadForm(matter=matter, max_bytes=max_bytes)
+        form.add_error(None, _("The file is larger than the %(limit)d MB limit.") % {"limit": max_bytes // 1048576})
+        return render(request, "matters/upload.html", {"matter": matter, "form": form}, status=413)
+    form = DocumentUploadForm(request.POST or None, request.FILES or None, matter=matter, max_bytes=max_bytes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            add_document(
+                actor=request.user,
+                matter=matter,
+                title=form.cleaned_data["title"],
+                classification=form.cleaned_data["classification"],
+                upload=form.cleaned_data["file"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("The document was added."))
+            return redirect(matter)
+    return render(request, "matters/upload.html", {"matter": matter, "form": form})
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def document_download(request: HttpRequest, pk) -> FileResponse:
+    document = get_document_for(request.user, pk, Action.DOWNLOAD)
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
