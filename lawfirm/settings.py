@@ -117,12 +117,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Lets concurrent test runs on one machine keep apart (e.g. CI and a developer).
+_TEST_DB_SUFFIX = env_str("TEST_DB_SUFFIX")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if not DATABASE_URL.startswith("sqlite:///:memory:"):
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # A file, not memory: the Celery worker started by the integration test must
     # see the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-custos.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-custos{_TEST_DB_SUFFIX}.sqlite3")}
+elif _TEST_DB_SUFFIX:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{_TEST_DB_SUFFIX}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication, second factor and sessions -----------------------------------
