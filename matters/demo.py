@@ -2,7 +2,7 @@
 
 Personas (the same names the tests use):
 Alice, partner running the litigation matters; Bob, associate on her team with
-view-only or team access; Charlie, corporate lawyer who sees none of Alice's
+view-only or team access; Charlie, corporate lawyer who sees none of the litigation
 matters; Dana, the security officer, and Adam, the administrator, who see no
 matter contents at all; Harriet in HR; Victor from an e-discovery vendor with a
 time-boxed grant; Erin, a new associate who has not yet set up an authenticator;
@@ -48,7 +48,7 @@ PERSONAS = [
     Persona("bob", "Bob", "Li", (Role.LAWYER,), Department.LITIGATION,
             note="associate; view-only on some matters, download through the litigation team"),
     Persona("charlie", "Charlie", "Wang", (Role.LAWYER,), Department.CORPORATE,
-            note="corporate lawyer; sees none of Alice's matters"),
+            note="corporate lawyer; sees the corporate team's matters, none of the litigation ones"),
     Persona("dana", "Dana", "Zhou", (Role.SECURITY_OFFICER,), Department.RISK,
             note="security officer; sees no matter contents"),
     Persona("harriet", "Harriet", "Sun", (Role.HR,), Department.HUMAN_RESOURCES, note="HR"),

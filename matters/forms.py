@@ -30,7 +30,7 @@ class MatterFilterForm(forms.Form):
 
     def matter_q(self) -> Q | None:
         """The chosen filters as one condition on matters, or None when there are none."""
-        data = self.cleaned_data
+        data = getattr(self, "cleaned_data", {})
         q = Q()
         if data.get("q"):
             term = data["q"].strip()

@@ -32,7 +32,10 @@ class KnownCountPaginator(Paginator):
 
 def matter_list(request: HttpRequest) -> HttpResponse:
     form = MatterFilterForm(request.GET or None)
-    matter_q = form.matter_q() if form.is_valid() else None
+    matter_q = None
+    if form.is_bound:
+        form.is_valid()  # the valid filters apply; an invalid one is named on the page
+        matter_q = form.matter_q()
     matters = visible_matters(request.user, matter_q=matter_q).select_related("client", "responsible_partner")
     paginator = KnownCountPaginator(
         matters.order_by("-opened_on", "number"),

@@ -49,12 +49,21 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(autouse=True)
-def _documents_in_tmp(settings, tmp_path):
-    """Every test writes documents into its own folder."""
+def _documents_in_tmp(settings, tmp_path, monkeypatch):
+    """Every test writes documents into its own folder.
+
+    The file field resolved its storage when models loaded, so it is pointed at
+    the overridden one too.
+    """
+    from django.core.files.storage import storages
+
+    from matters.models import Document
+
     settings.STORAGES = {
         **settings.STORAGES,
         "documents": {**settings.STORAGES["documents"], "OPTIONS": {"location": tmp_path / "documents"}},
     }
+    monkeypatch.setattr(Document._meta.get_field("file"), "storage", storages["documents"])
 
 
 def _persona(username: str, first: str, roles=(), **extra):
