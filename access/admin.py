@@ -9,7 +9,7 @@ administrator resets a lost second factor instead.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -48,12 +48,9 @@ class UserAdmin(DjangoUserAdmin):
 
 
 class GrantForm(forms.ModelForm):
-    """Chooses a level rather than a raw permission; the service sets the permission."""
+    """Chooses a level rather than a raw permission, and checks the grant as the service will."""
 
     level = forms.ChoiceField(label=_("level"), choices=GrantLevel.choices)
-
-    class Meta:
-        fields = ("content_object", "level", "reason", "expires_at")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,24 +58,50 @@ class GrantForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["level"].initial = self.instance.permission.codename
 
+    def clean(self):
+        data = super().clean()
+        field = "user" if hasattr(self.instance, "user_id") else "group"
+        grantee = data.get(field) if field in self.fields else getattr(self.instance, field)
+        if grantee is None:
+            return data  # the missing field carries its own error
+        try:
+            services.check_grant(
+                reason=data.get("reason") or "",
+                expires_at=data.get("expires_at"),
+                user=grantee if field == "user" else None,
+                group=grantee if field == "group" else None,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        return data
+
 
 class GrantAdmin(admin.ModelAdmin):
-    """Shared by both grant tables: the grantee field is the only difference."""
+    """Shared by both grant tables: the grantee field is the only difference.
+
+    Once made, a grant's person (or group) and matter are fixed: changing them
+    would be a different grant, so it is revoked and granted anew instead.
+    """
 
     grantee: str
     form = GrantForm
     list_display = ("matter_number", "grantee_display", "level_display", "granted_by", "created_at", "expires_at")
     list_select_related = ("content_object", "permission", "granted_by")
     search_fields = ("content_object__number",)
-    autocomplete_fields = ("content_object",)
-    readonly_fields = ("granted_by", "created_at")
-
-    def get_form(self, request, obj=None, **kwargs):
-        kwargs["fields"] = (self.grantee, "content_object", "level", "reason", "expires_at")
-        return super().get_form(request, obj, **kwargs)
+    list_filter = ("permission__codename",)
 
     def get_fields(self, request, obj=None):
         return (self.grantee, "content_object", "level", "reason", "expires_at", "granted_by", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = (self.grantee, "content_object") if obj is not None else ()
+        return (*fixed, "granted_by", "created_at")
+
+    def get_form(self, request, obj=None, **kwargs):
+        editable = ("level", "reason", "expires_at")
+        kwargs["fields"] = editable if obj is not None else (self.grantee, "content_object", *editable)
+        return super().get_form(request, obj, **kwargs)
 
     @admin.display(description=_("matter"), ordering="content_object__number")
     def matter_number(self, obj):
@@ -90,17 +113,17 @@ class GrantAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        try:
-            services.grant_matter_access(
-                actor=request.user,
-                matter=data["content_object"],
-                level=GrantLevel(data["level"]),
-                reason=data["reason"],
-                expires_at=data.get("expires_at"),
-                **{self.grantee: data[self.grantee]},
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+        grant = services.grant_matter_access(
+            actor=request.user,
+            matter=data.get("content_object") or obj.content_object,
+            level=GrantLevel(data["level"]),
+            reason=data["reason"],
+            expires_at=data.get("expires_at"),
+            **{self.grantee: data.get(self.grantee) or getattr(obj, self.grantee)},
+        )
+        # The admin's change message and redirect name the grant the service saved.
+        obj.pk = grant.pk
+        obj.refresh_from_db()
 
     def delete_model(self, request, obj):
         services.revoke_matter_access(actor=request.user, grant=obj)

@@ -46,11 +46,19 @@ def ensure_role_groups() -> None:
                 group.permissions.add(permission)
 
 
-def _check_grantee(user: User | None, group: Group | None) -> None:
+def check_grant(*, user: User | None, group: Group | None, reason: str, expires_at: datetime | None) -> None:
+    """Raise ValidationError (per field) if such a grant may not be made; forms call it too."""
     if (user is None) == (group is None):
         raise ValidationError(_("A grant goes to exactly one person or one group."))
+    errors = {}
     if user is not None and (user.is_departed or not user.is_active):
-        raise ValidationError(_("Access cannot be granted to an inactive or departed account."))
+        errors["user"] = _("Access cannot be granted to an inactive or departed account.")
+    if not reason.strip():
+        errors["reason"] = _("Say why access is granted.")
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = _("The expiry must be in the future.")
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -65,11 +73,7 @@ def grant_matter_access(
     expires_at: datetime | None = None,
 ) -> MatterUserGrant | MatterGroupGrant:
     """Give a person or group access to a matter, replacing any grant they already hold on it."""
-    _check_grantee(user, group)
-    if not reason.strip():
-        raise ValidationError({"reason": _("Say why access is granted.")})
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
+    check_grant(user=user, group=group, reason=reason, expires_at=expires_at)
     permission = Permission.objects.get(content_type__app_label="matters", codename=GrantLevel(level).value)
     model, grantee = (MatterUserGrant, {"user": user}) if user is not None else (MatterGroupGrant, {"group": group})
     grant, _created = model.objects.select_for_update().update_or_create(
