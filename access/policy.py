@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from access.models import EmploymentStatus, GrantLevel, MatterGroupGrant, MatterUserGrant
+from access.models import EmploymentStatus, GrantLevel, MatterGroupGrant, MatterUserGrant, User
 from matters.models import Document, Matter
 
 
@@ -64,8 +64,10 @@ def _ineligibility(user) -> Decision | None:
 
 def _grant_q(action: Action, matter_q: Q | None, at) -> Q:
     """Grants in force at ``at``, of at least the level ``action`` needs, on matters matching ``matter_q``."""
-    levels = GrantLevel.at_least(action.minimum_level)
-    grant_q = (Q(expires_at__isnull=True) | Q(expires_at__gt=at)) & Q(permission__codename__in=levels)
+    grant_q = Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+    if action != Action.VIEW:
+        # Every level includes viewing, so only stronger actions look at the level.
+        grant_q &= Q(permission__codename__in=GrantLevel.at_least(action.minimum_level))
     if matter_q is not None:
         grant_q &= _prefixed(matter_q, "content_object__")
     return grant_q
@@ -89,7 +91,8 @@ def granted_matter_ids(user, action: Action = Action.VIEW, matter_q: Q | None = 
     """
     grant_q = _grant_q(action, matter_q, at or timezone.now())
     direct = MatterUserGrant.objects.filter(grant_q, user=user).values("content_object_id")
-    via_group = MatterGroupGrant.objects.filter(grant_q, group__user=user).values("content_object_id")
+    memberships = User.groups.through.objects.filter(user_id=user.pk).values("group_id")
+    via_group = MatterGroupGrant.objects.filter(grant_q, group_id__in=memberships).values("content_object_id")
     return direct.union(via_group)
 
 
