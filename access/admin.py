@@ -30,7 +30,10 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("employment_status", "department", "groups", "is_active", "is_staff", "is_superuser")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("Employment details"), {"fields": ("department", "employment_status", "start_date", "departure_date", "manager")}),
+        (
+            _("Employment details"),
+            {"fields": ("department", "employment_status", "start_date", "departure_date", "manager")},
+        ),
     )
     autocomplete_fields = ("manager",)
     actions = ["reset_second_factor", "end_all_sessions"]

@@ -17,3 +17,4 @@ class AccessConfig(AppConfig):
         # Like Django's own permissions, role groups are (re)made after every migrate.
         # No sender filter: the permissions they hold belong to apps migrated later.
         post_migrate.connect(_ensure_roles, dispatch_uid="access.ensure_roles")
+        import lawfirm.checks  # noqa: F401  (registers the custos.* system checks)

@@ -12,14 +12,10 @@ import time
 from django.http import HttpRequest
 
 from access.models import UserSession
+from access.network import client_ip
 
 AUTH_AT = "custos_auth_at"
 SEEN_AT = "custos_seen_at"
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    # django-axes resolves the client address (honouring TRUSTED_PROXY_COUNT).
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
 
 
 def start_session(request: HttpRequest) -> None:
@@ -32,7 +28,7 @@ def start_session(request: HttpRequest) -> None:
         session_key=request.session.session_key,
         defaults={
             "user": request.user,
-            "ip_address": _client_ip(request),
+            "ip_address": client_ip(request),
             "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
         },
     )

@@ -167,12 +167,19 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "access.views.locked_out"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0) or None
+# Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth entry from the right.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "access.network.client_ip"
 
 # guardian's ObjectPermissionBackend is deliberately not installed: user.has_perm(obj)
 # would be a second way to answer permission questions, blind to expiry and to the
 # rules in access.policy, which is the only one.
-SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
+SILENCED_SYSTEM_CHECKS = [
+    "guardian.W001",
+    # HSTS preload commits the whole domain to HTTPS for browsers' lifetimes: the
+    # operator's choice (SECURE_HSTS_PRELOAD), not a default.
+    "security.W021",
+]
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous users see nothing.
 
@@ -215,7 +222,7 @@ USE_TZ = True
 
 # --- Static files and documents ------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = BASE_DIR / "var" / "static"  # built into the image; not moved by CUSTOS_VAR_DIR
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Outside production WhiteNoise serves straight from the source folders, so the
 # demo and the browser tests need no collectstatic step.
