@@ -10,8 +10,12 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,6 +28,13 @@ class CustosAdminSite(admin.AdminSite):
         user = request.user
         return super().has_permission(request) and bool(getattr(user, "is_verified", lambda: False)())
 
+    @method_decorator(login_not_required)
     def login(self, request: HttpRequest, extra_context=None):
-        next_url = request.GET.get("next") or reverse("admin:index")
+        next_url = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+            next_url = reverse("admin:index")
+        if self.has_permission(request):
+            return HttpResponseRedirect(next_url)
+        if request.user.is_authenticated and request.user.is_verified():
+            raise PermissionDenied  # signed in fully, but not staff: another sign-in would not help
         return HttpResponseRedirect(f"{reverse('access:login')}?{urlencode({'next': next_url})}")

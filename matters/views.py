@@ -68,9 +68,12 @@ def document_upload(request: HttpRequest, pk) -> HttpResponse:
     max_bytes = settings.DOCUMENT_MAX_UPLOAD_BYTES
     if request.method == "POST" and _declared_length(request) > max_bytes + 64 * 1024:
         # Refuse before reading the body: an oversized upload is never spooled to disk.
-        form = DocumentUploadForm(matter=matter, max_bytes=max_bytes)
-        form.add_error(None, _("The file is larger than the %(limit)d MB limit.") % {"limit": max_bytes // 1048576})
-        return render(request, "matters/upload.html", {"matter": matter, "form": form}, status=413)
+        context = {
+            "matter": matter,
+            "form": DocumentUploadForm(matter=matter, max_bytes=max_bytes),
+            "refusal": _("The file is larger than the %(limit)d MB limit.") % {"limit": max_bytes // 1048576},
+        }
+        return render(request, "matters/upload.html", context, status=413)
     form = DocumentUploadForm(request.POST or None, request.FILES or None, matter=matter, max_bytes=max_bytes)
     if request.method == "POST" and form.is_valid():
         try:

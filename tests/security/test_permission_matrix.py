@@ -1,0 +1,320 @@
+"""The permission matrix: every URL that takes a parameter, for everyone who must not see the matter.
+
+The test walks the project's URL patterns (``get_resolver()``, admin site included)
+and requires an entry in ``REGISTRY`` for every pattern with a path parameter. A
+pattern added without an entry fails ``test_matrix[...]`` with its name, so a new
+URL cannot slip past the matrix.
+
+A pattern is keyed by its qualified name (``"matters:detail"``) or, when it has
+none, by its full route string. Each entry says how to build the parameters from
+the objects in ``World`` and what is expected:
+
+- ``NOT_FOUND`` — an app URL naming a matter or document: 404 for outsider Charlie,
+  security officer Dana, administrator Adam and superuser Root (all signed in with
+  both factors, none holding a grant), and the success status for Alice, so the 404
+  is about permission rather than a broken URL.
+- ``ADMIN_METADATA`` — an admin URL naming a matter or a grant: each of them gets a
+  refusal (302/403/404) or a page without the matter's title, description, client
+  name, party names or document titles. Root's status is pinned so the page
+  really rendered when it is checked.
+- ``NOT_CLIENT_DATA`` — an admin URL about something that is not client information
+  (a person, a group, a sign-in attempt…), with the reason. The same content check
+  runs on it anyway: a page about a person must not show their matters' titles.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+
+from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, User, UserSession
+from jobs.models import JobRun
+from matters.models import Client, Document, Matter, Party, PartyRole
+from tests.conftest import signed_in
+from tests.factories import PartyFactory, grant, make_document
+
+NOT_FOUND = "404"
+ADMIN_METADATA = "admin-metadata"
+NOT_CLIENT_DATA = "not-client-data"
+
+OUTSIDERS = ("charlie", "dana", "adam", "root")
+ADMIN_VISITORS = ("charlie", "dana", "adam", "root")
+REFUSALS = (302, 403, 404)
+
+SECRETS = (
+    "Operation Bluefin",  # matter title
+    "Undisclosed tender offer",  # description
+    "Marlin Holdings",  # client name
+    "Tuna Fisheries Cooperative",  # adverse party
+    "Swordfish Advisory",  # related party
+    "Valuation model for the board",  # document title
+    "valuation-model.pdf",  # document file name
+)
+
+
+@dataclass
+class World:
+    """The objects a URL can name."""
+
+    matter: Matter
+    client: Client
+    party: Party
+    document: Document
+    alice: User
+    user_grant: MatterUserGrant
+    group: Group
+    group_grant: MatterGroupGrant
+    attempt: AccessAttempt
+    access_log: AccessLog
+    failure_log: AccessFailureLog
+    user_session: UserSession
+    job_run: JobRun
+
+
+@dataclass(frozen=True)
+class Entry:
+    expect: str
+    kwargs: Callable[[World], dict]
+    # NOT_FOUND: what Alice, who runs the matter, gets. Admin kinds: what Root gets.
+    success: int
+    reason: str = ""
+
+
+def _admin_object_urls(prefix: str, obj: Callable[[World], object], expect: str, reason: str = "", **statuses):
+    """The four URLs the admin makes for one object of a registered model."""
+    kwargs = lambda world: {"object_id": obj(world).pk}  # noqa: E731
+    return {
+        f"admin:{prefix}_history": Entry(expect, kwargs, statuses.get("history", 200), reason),
+        f"admin:{prefix}_delete": Entry(expect, kwargs, statuses.get("delete", 200), reason),
+        f"admin:{prefix}_change": Entry(expect, kwargs, statuses.get("change", 200), reason),
+        # The bare object URL redirects to its change page.
+        f"admin/{prefix.replace('_', '/', 1)}/<path:object_id>/": Entry(expect, kwargs, 302, reason),
+    }
+
+
+REGISTRY: dict[str, Entry] = {
+    # --- the application ---------------------------------------------------------------
+    "matters:detail": Entry(NOT_FOUND, lambda w: {"pk": w.matter.pk}, 200),
+    "matters:document_upload": Entry(NOT_FOUND, lambda w: {"pk": w.matter.pk}, 200),
+    "matters:document_download": Entry(NOT_FOUND, lambda w: {"pk": w.document.pk}, 200),
+    # --- the admin site: matters and grants, as metadata ----------------------------------
+    "admin:view_on_site": Entry(
+        ADMIN_METADATA,
+        lambda w: {"content_type_id": ContentType.objects.get_for_model(Matter).pk, "object_id": w.matter.pk},
+        302,  # to the matter's own page, which answers 404 to anyone without a grant
+    ),
+    **_admin_object_urls("matters_matter", lambda w: w.matter, ADMIN_METADATA, delete=403),
+    **_admin_object_urls("access_matterusergrant", lambda w: w.user_grant, ADMIN_METADATA),
+    **_admin_object_urls("access_mattergroupgrant", lambda w: w.group_grant, ADMIN_METADATA),
+    # --- the admin site: not client information ----------------------------------------
+    **_admin_object_urls("access_user", lambda w: w.alice, NOT_CLIENT_DATA, "a person's account, employment and roles"),
+    "admin:auth_user_password_change": Entry(
+        NOT_CLIENT_DATA, lambda w: {"id": w.alice.pk}, 200, "sets a person's password"
+    ),
+    **_admin_object_urls(
+        "auth_group", lambda w: w.group, NOT_CLIENT_DATA, "a role or team: name and model permissions"
+    ),
+    **_admin_object_urls(
+        "access_usersession", lambda w: w.user_session, NOT_CLIENT_DATA, "who is signed in, from where"
+    ),
+    **_admin_object_urls(
+        "axes_accessattempt", lambda w: w.attempt, NOT_CLIENT_DATA, "failed sign-in attempts (django-axes)"
+    ),
+    **_admin_object_urls("axes_accesslog", lambda w: w.access_log, NOT_CLIENT_DATA, "sign-in log (django-axes)"),
+    **_admin_object_urls(
+        "axes_accessfailurelog", lambda w: w.failure_log, NOT_CLIENT_DATA, "sign-in failure log (django-axes)"
+    ),
+    **_admin_object_urls(
+        "jobs_jobrun", lambda w: w.job_run, NOT_CLIENT_DATA, "a housekeeping job's run: times and counts", delete=403
+    ),
+    "admin:app_list": Entry(NOT_CLIENT_DATA, lambda w: {"app_label": "matters"}, 200, "an app's list of models"),
+    "admin/(?P<url>.*)$": Entry(
+        NOT_CLIENT_DATA,
+        lambda w: {"url": "matters/client/"},  # an unregistered model: the admin's catch-all answers 404
+        404,
+        "the admin's catch-all: a slash redirect or 404",
+    ),
+}
+
+
+# --- walking the URL patterns --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pattern:
+    key: str
+    route: str
+    name: str | None
+    params: tuple[str, ...]
+
+
+def _join(prefix: str, route: str) -> str:
+    # As django.urls.resolvers.URLResolver._join_route, so ``resolve(url).route`` compares equal.
+    return route if not prefix else prefix + route.removeprefix("^")
+
+
+def _params(pattern) -> list[str]:
+    regex = pattern.regex
+    named = list(regex.groupindex)
+    return named + [f"<unnamed group {i}>" for i in range(regex.groups - len(named))]
+
+
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = "", params: tuple = ()):
+    for item in resolver.url_patterns:
+        route = _join(prefix, str(item.pattern))
+        found = (*params, *_params(item.pattern))
+        if isinstance(item, URLResolver):
+            inner = ":".join(part for part in (namespace, item.namespace) if part)
+            yield from _walk(item, route, inner, found)
+        elif isinstance(item, URLPattern):
+            name = f"{namespace}:{item.name}" if namespace and item.name else item.name
+            yield Pattern(key=name or route, route=route, name=name, params=found)
+
+
+ALL_PATTERNS = list(_walk(get_resolver()))
+WITH_PARAMETERS = {pattern.key: pattern for pattern in ALL_PATTERNS if pattern.params}
+
+
+def build_url(pattern: Pattern, kwargs: dict) -> str:
+    if pattern.name:
+        url = reverse(pattern.name, kwargs=kwargs)
+    else:
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(kwargs[m.group(1)]), pattern.route)
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(kwargs[m.group(1)]), path)
+        url = "/" + path.replace("^", "").replace("$", "")
+    # The URL must reach the pattern under test, not a neighbour.
+    assert resolve(url).route == pattern.route, f"{url} resolves to {resolve(url).route}, not {pattern.route}"
+    return url
+
+
+# --- fixtures --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(matter, alice, bob) -> World:
+    matter.title = "Operation Bluefin"
+    matter.description = "Undisclosed tender offer for a listed fishery."
+    matter.save()
+    matter.client.name = "Marlin Holdings"
+    matter.client.save()
+    party = PartyFactory(matter=matter, name="Tuna Fisheries Cooperative", role=PartyRole.ADVERSE)
+    PartyFactory(matter=matter, name="Swordfish Advisory", role=PartyRole.RELATED)
+    document = make_document(matter, title="Valuation model for the board", name="valuation-model.pdf", uploader=alice)
+    team = Group.objects.create(name="Bluefin deal team")
+    bob.groups.add(team)
+    request_like = {"user_agent": "pytest", "ip_address": "192.0.2.7", "http_accept": "*/*"}
+    return World(
+        matter=matter,
+        client=matter.client,
+        party=party,
+        document=document,
+        alice=alice,
+        user_grant=MatterUserGrant.objects.get(user=alice, content_object=matter),
+        group=team,
+        group_grant=grant(team, matter, GrantLevel.DOWNLOAD),
+        attempt=AccessAttempt.objects.create(
+            username="alice", path_info="/account/sign-in/", get_data="", post_data="", failures_since_start=2,
+            **request_like,
+        ),
+        access_log=AccessLog.objects.create(username="alice", path_info="/account/sign-in/", **request_like),
+        failure_log=AccessFailureLog.objects.create(username="alice", path_info="/account/sign-in/", **request_like),
+        user_session=UserSession.objects.create(session_key="k" * 32, user=alice, ip_address="192.0.2.7"),
+        job_run=JobRun.objects.create(job="access.end_departed_access", counts={"users": 1}),
+    )  # fmt: skip
+
+
+def _get(client, url: str):
+    response = client.get(url)
+    if response.streaming:
+        # Reading to the end lets the test client close the file; response.close() would
+        # also fire request_finished and close the test's database connection.
+        b"".join(response.streaming_content)
+    return response
+
+
+def _assert_no_client_information(response, who: str) -> None:
+    if response.streaming:
+        return  # a download; only ever reached by a grant holder in the cases above
+    page = response.content.decode(errors="replace")
+    for secret in SECRETS:
+        assert secret not in page, f"{who} sees {secret!r} at {response.wsgi_request.get_full_path()}"
+
+
+# --- the tests ---------------------------------------------------------------------------------------
+
+
+def test_the_walk_finds_the_urls_that_name_matters_and_documents():
+    """Guards the guard: a walk that found nothing would make the matrix pass vacuously."""
+    assert {"matters:detail", "matters:document_upload", "matters:document_download"} <= set(WITH_PARAMETERS)
+    assert "admin:matters_matter_change" in WITH_PARAMETERS
+    assert "admin:access_matterusergrant_change" in WITH_PARAMETERS
+    assert "matters:list" not in WITH_PARAMETERS
+
+
+def test_every_registry_entry_names_a_url_that_exists():
+    stale = sorted(set(REGISTRY) - set(WITH_PARAMETERS))
+    assert not stale, f"permission matrix entries for URL patterns that no longer exist: {stale}"
+
+
+def test_every_entry_says_why_it_is_not_client_data():
+    unexplained = [key for key, entry in REGISTRY.items() if entry.expect == NOT_CLIENT_DATA and not entry.reason]
+    assert not unexplained
+
+
+@pytest.mark.parametrize("key", sorted(WITH_PARAMETERS))
+def test_matrix(key, world, client, request):
+    pattern = WITH_PARAMETERS[key]
+    entry = REGISTRY.get(key)
+    if entry is None:
+        pytest.fail(
+            f"URL pattern {pattern.route!r} (key {key!r}) takes {list(pattern.params)} but has no entry "
+            f"in the permission matrix: add one to REGISTRY in tests/security/test_permission_matrix.py",
+            pytrace=False,
+        )
+    url = build_url(pattern, entry.kwargs(world))
+    people = {name: request.getfixturevalue(name) for name in {*OUTSIDERS, *ADMIN_VISITORS}}
+
+    if entry.expect == NOT_FOUND:
+        for name in OUTSIDERS:
+            response = _get(signed_in(client, people[name]), url)
+            assert response.status_code == 404, f"{name} got {response.status_code} at {url}"
+            _assert_no_client_information(response, name)
+        # The same URL works for the person who runs the matter…
+        owner = _get(signed_in(client, world.alice), url)
+        assert owner.status_code == entry.success, f"alice got {owner.status_code} at {url}"
+        # …and for her, an id that does not exist looks exactly like one she may not see.
+        missing = {k: uuid.uuid4() if isinstance(v, uuid.UUID) else v for k, v in entry.kwargs(world).items()}
+        assert _get(client, reverse(pattern.name, kwargs=missing)).status_code == 404
+    elif entry.expect in (ADMIN_METADATA, NOT_CLIENT_DATA):
+        for name in ADMIN_VISITORS:
+            response = _get(signed_in(client, people[name]), url)
+            assert response.status_code < 500, f"{name} got {response.status_code} at {url}"
+            if response.status_code not in REFUSALS:
+                _assert_no_client_information(response, name)
+            if name == "root":
+                assert response.status_code == entry.success, f"root got {response.status_code} at {url}"
+    else:
+        pytest.fail(f"unknown expectation {entry.expect!r} for {key!r}")
+
+
+def test_admin_visitors_are_refused_or_see_metadata_only_after_following_redirects(world, client, root, adam):
+    """A redirect from an admin URL (the object shortcut, the bare object URL) must not land on content."""
+    urls = [
+        build_url(WITH_PARAMETERS[key], REGISTRY[key].kwargs(world))
+        for key, entry in REGISTRY.items()
+        if entry.expect == ADMIN_METADATA and entry.success == 302
+    ]
+    assert urls
+    for person in (adam, root):
+        for url in urls:
+            response = signed_in(client, person).get(url, follow=True)
+            assert response.status_code in (200, 403, 404), url
+            _assert_no_client_information(response, person.username)
