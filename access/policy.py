@@ -98,14 +98,14 @@ def granted_matter_ids(user, action: Action = Action.VIEW, matter_q: Q | None = 
 
 def visible_matters(user, action: Action = Action.VIEW, matter_q: Q | None = None) -> QuerySet[Matter]:
     """The matters ``user`` may act on, as a queryset filtered in the database."""
-    if _ineligibility(user):
+    if _ineligibility(user) is not None:
         return Matter.objects.none()
     return Matter.objects.filter(pk__in=granted_matter_ids(user, action, matter_q))
 
 
 def count_visible_matters(user, action: Action = Action.VIEW, matter_q: Q | None = None) -> int:
     """How many matters ``visible_matters`` holds, counted from the grant tables."""
-    if _ineligibility(user):
+    if _ineligibility(user) is not None:
         return 0
     return granted_matter_ids(user, action, matter_q).count()
 
@@ -113,7 +113,7 @@ def count_visible_matters(user, action: Action = Action.VIEW, matter_q: Q | None
 def can(user, action: Action | str, obj: Matter | Document) -> Decision:
     action = Action(action)
     refusal = _ineligibility(user)
-    if refusal:
+    if refusal is not None:
         return refusal
     matter_id = obj.matter_id if isinstance(obj, Document) else obj.pk
     if granted_matter_ids(user, action, Q(pk=matter_id)).exists():

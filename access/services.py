@@ -114,7 +114,8 @@ def reset_second_factor(*, actor: User | None, user: User) -> None:
 def end_access_of_departed_users(now: datetime | None = None) -> dict[str, int]:
     """The periodic job: departed people lose their grants, teams and sessions.
 
-    A departing person whose departure date has passed becomes departed first.
+    A departing person becomes departed the day after their departure date
+    (the date is their last working day).
     Idempotent: a second run finds nothing left to do.
     """
     now = now or timezone.now()
@@ -122,7 +123,7 @@ def end_access_of_departed_users(now: datetime | None = None) -> dict[str, int]:
     counts = {"users": 0, "grants": 0, "groups": 0, "sessions": 0}
     # One save per person (not QuerySet.update) so that change history sees it.
     for user in User.objects.filter(
-        employment_status=EmploymentStatus.DEPARTING, departure_date__isnull=False, departure_date__lte=today
+        employment_status=EmploymentStatus.DEPARTING, departure_date__isnull=False, departure_date__lt=today
     ):
         user.employment_status = EmploymentStatus.DEPARTED
         user.save(update_fields=["employment_status"])

@@ -47,6 +47,10 @@ class SignInView(LoginView):
     extra_context = {"demo": settings.DEMO}
 
     def form_valid(self, form):
+        # A fresh session for every password sign-in: whatever the old one held
+        # (a verified second factor, its sign-in time) must not carry over.
+        forget_session(self.request)
+        self.request.session.flush()
         auth_login(self.request, form.get_user())
         start_session(self.request)
         target = "access:verify" if otp.has_confirmed_device(self.request.user) else "access:enroll"
@@ -64,6 +68,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(_with_next("access:enroll", _next_url(request)))
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        throttled = _is_throttled(request.user)
         device = match_token(request.user, form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
@@ -75,16 +80,16 @@ def verify(request: HttpRequest) -> HttpResponse:
                     % {"count": otp.remaining_backup_codes(request.user)},
                 )
             return redirect(_next_url(request))
-        form.add_error("token", _refusal(request.user))
+        if throttled:
+            form.add_error("token", _("Too many wrong codes. Wait a little, then try again."))
+        else:
+            form.add_error("token", _("That code is not valid, or it has already been used."))
     return render(request, "access/verify.html", {"form": form, "next": _next_url(request)})
 
 
-def _refusal(user) -> str:
-    for device in devices_for_user(user, confirmed=True):
-        allowed, detail = device.verify_is_allowed()
-        if not allowed and detail and detail.get("locked_until"):
-            return _("Too many wrong codes. Wait a little, then try again.")
-    return _("That code is not valid, or it has already been used.")
+def _is_throttled(user) -> bool:
+    """Whether django-otp is refusing codes for now after repeated wrong ones."""
+    return any(not device.verify_is_allowed()[0] for device in devices_for_user(user, confirmed=True))
 
 
 @second_factor_not_required
