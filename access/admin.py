@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from access import services
 from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, User, UserSession
+from lawfirm.admin_site import ReadOnlyAdminMixin
 
 for model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(model):
@@ -161,13 +162,9 @@ class MatterGroupGrantAdmin(GrantAdmin):
 
 
 @admin.register(UserSession)
-class UserSessionAdmin(admin.ModelAdmin):
+class UserSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who is signed in where; to end sessions use the people list's "Sign out everywhere"."""
+
     list_display = ("user", "created_at", "ip_address", "user_agent")
     list_select_related = ("user",)
     search_fields = ("user__username",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -1,19 +1,11 @@
 from django.contrib import admin
 
 from jobs.models import JobRun
+from lawfirm.admin_site import ReadOnlyAdminMixin
 
 
 @admin.register(JobRun)
-class JobRunAdmin(admin.ModelAdmin):
+class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("job", "started_at", "finished_at", "outcome", "counts")
     list_filter = ("job", "outcome")
     date_hierarchy = "started_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -38,3 +38,16 @@ class CustosAdminSite(admin.AdminSite):
         if request.user.is_authenticated and request.user.is_verified():
             raise PermissionDenied  # signed in fully, but not staff: another sign-in would not help
         return HttpResponseRedirect(f"{reverse('access:login')}?{urlencode({'next': next_url})}")
+
+
+class ReadOnlyAdminMixin:
+    """For records the admin shows but never edits (job runs, matter metadata, sessions)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

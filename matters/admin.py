@@ -8,13 +8,14 @@ admin site never shows client information (DESIGN.md, principle 1).
 
 from django.contrib import admin
 
+from lawfirm.admin_site import ReadOnlyAdminMixin
 from matters.models import Matter
 
 METADATA_FIELDS = ("number", "classification", "status", "practice_area", "opened_on", "closed_on")
 
 
 @admin.register(Matter)
-class MatterMetadataAdmin(admin.ModelAdmin):
+class MatterMetadataAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = METADATA_FIELDS
     list_filter = ("classification", "status", "practice_area")
     search_fields = ("number",)  # also drives the grant form's matter autocomplete
@@ -23,12 +24,3 @@ class MatterMetadataAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).only(*METADATA_FIELDS)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -123,7 +123,7 @@ REGISTRY: dict[str, Entry] = {
         "auth_group", lambda w: w.group, NOT_CLIENT_DATA, "a role or team: name and model permissions"
     ),
     **_admin_object_urls(
-        "access_usersession", lambda w: w.user_session, NOT_CLIENT_DATA, "who is signed in, from where"
+        "access_usersession", lambda w: w.user_session, NOT_CLIENT_DATA, "who is signed in, from where", delete=403
     ),
     **_admin_object_urls(
         "axes_accessattempt", lambda w: w.attempt, NOT_CLIENT_DATA, "failed sign-in attempts (django-axes)"
