@@ -95,11 +95,12 @@ def revoke_matter_access(*, actor: User | None, grant: MatterUserGrant | MatterG
     grant.delete()
 
 
-def end_sessions(user: User) -> int:
-    """Sign the person out everywhere; returns how many sessions were ended."""
-    keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+def end_sessions(user: User, *, except_key: str | None = None) -> int:
+    """Sign the person out everywhere (but ``except_key``); returns how many sessions were ended."""
+    sessions = UserSession.objects.filter(user=user).exclude(session_key=except_key or "")
+    keys = list(sessions.values_list("session_key", flat=True))
     Session.objects.filter(session_key__in=keys).delete()
-    UserSession.objects.filter(user=user).delete()
+    sessions.delete()
     return len(keys)
 
 

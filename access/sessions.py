@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from django.contrib.auth import update_session_auth_hash
 from django.http import HttpRequest
 
 from access.models import UserSession
@@ -44,3 +45,10 @@ def rotate_session(request: HttpRequest) -> None:
 def forget_session(request: HttpRequest) -> None:
     if request.session.session_key:
         UserSession.objects.filter(session_key=request.session.session_key).delete()
+
+
+def keep_session_after_password_change(request: HttpRequest) -> None:
+    """Keep this session signed in after a password change (Django gives it a new id)."""
+    old_key = request.session.session_key
+    update_session_auth_hash(request, request.user)
+    UserSession.objects.filter(session_key=old_key).update(session_key=request.session.session_key)

@@ -10,6 +10,8 @@ urlpatterns = [
     path("sign-in/enroll/", views.enroll, name="enroll"),
     path("sign-out/", views.sign_out, name="logout"),
     path("security/", views.security, name="security"),
+    path("security/password/", views.change_password, name="change_password"),
+    path("security/sessions/sign-out/", views.sign_out_other_sessions, name="sign_out_other_sessions"),
     path("security/backup-codes/", views.backup_codes, name="backup_codes"),
     path("security/backup-codes/new/", views.new_backup_codes, name="new_backup_codes"),
 ]

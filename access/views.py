@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -20,11 +21,11 @@ from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from access import otp
+from access import otp, services
 from access.forms import EnrollForm, SignInForm, TokenForm
 from access.middleware import second_factor_not_required
-from access.models import Role
-from access.sessions import forget_session, rotate_session, start_session
+from access.models import Role, UserSession
+from access.sessions import forget_session, keep_session_after_password_change, rotate_session, start_session
 
 _NEW_CODES = "custos_new_backup_codes"
 
@@ -129,8 +130,30 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
 
 
 def security(request: HttpRequest) -> HttpResponse:
-    context = {"remaining_codes": otp.remaining_backup_codes(request.user)}
+    context = {
+        "remaining_codes": otp.remaining_backup_codes(request.user),
+        "sessions": UserSession.objects.filter(user=request.user).order_by("-created_at"),
+        "current_key": request.session.session_key,
+    }
     return render(request, "access/security.html", context)
+
+
+@require_POST
+def sign_out_other_sessions(request: HttpRequest) -> HttpResponse:
+    ended = services.end_sessions(request.user, except_key=request.session.session_key)
+    messages.success(request, _("Signed out of %(count)d other sessions.") % {"count": ended})
+    return redirect("access:security")
+
+
+def change_password(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        keep_session_after_password_change(request)
+        services.end_sessions(request.user, except_key=request.session.session_key)
+        messages.success(request, _("Your password was changed. Your other sessions were signed out."))
+        return redirect("access:security")
+    return render(request, "access/password_change.html", {"form": form})
 
 
 @require_POST
