@@ -11,14 +11,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from access import services
 from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, User, UserSession
-from lawfirm.admin_site import ReadOnlyAdminMixin
+from lawfirm.admin_site import ReadOnlyAdminMixin, StrictLookupsMixin
 
 for model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(model):
@@ -26,7 +26,15 @@ for model in (TOTPDevice, StaticDevice):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(StrictLookupsMixin, DjangoUserAdmin):
+    """People and their roles.
+
+    An administrator who is not a superuser manages ordinary accounts only: not
+    their own (no adding oneself to a team that holds grants), not other staff,
+    and never passwords (a person sets their own, on the account page) — so the
+    role cannot be turned into a way of reading matters.
+    """
+
     list_display = ("username", "first_name", "last_name", "department", "employment_status", "is_active", "is_staff")
     list_filter = ("employment_status", "department", "groups", "is_active", "is_staff", "is_superuser")
     fieldsets = (
@@ -39,15 +47,37 @@ class UserAdmin(DjangoUserAdmin):
     autocomplete_fields = ("manager",)
     actions = ["reset_second_factor", "end_all_sessions"]
 
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return ()
+        return ("is_superuser", "is_staff", "user_permissions", "last_login", "date_joined")
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser and (obj.pk == request.user.pk or obj.is_staff):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied(_("Only a superuser sets another person's password; people change their own."))
+        return super().user_change_password(request, id, form_url)
+
+    def _changeable(self, request, queryset):
+        return [user for user in queryset if self.has_change_permission(request, user)]
+
     @admin.action(description=_("Reset second factor (the person enrols again at next sign-in)"))
     def reset_second_factor(self, request, queryset):
-        for user in queryset:
+        users = self._changeable(request, queryset)
+        for user in users:
             services.reset_second_factor(actor=request.user, user=user)
-        self.message_user(request, _("Second factor reset for %(count)d people.") % {"count": len(queryset)})
+        self.message_user(request, _("Second factor reset for %(count)d people.") % {"count": len(users)})
 
     @admin.action(description=_("Sign out everywhere"))
     def end_all_sessions(self, request, queryset):
-        ended = sum(services.end_sessions(user) for user in queryset)
+        ended = sum(services.end_sessions(user) for user in self._changeable(request, queryset))
         self.message_user(request, _("%(count)d sessions ended.") % {"count": ended})
 
 
@@ -55,6 +85,7 @@ class GrantForm(forms.ModelForm):
     """Chooses a level rather than a raw permission, and checks the grant as the service will."""
 
     level = forms.ChoiceField(label=_("level"), choices=GrantLevel.choices)
+    actor = None  # set per request by GrantAdmin.get_form
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,6 +101,7 @@ class GrantForm(forms.ModelForm):
             return data  # the missing field carries its own error
         try:
             services.check_grant(
+                actor=self.actor,
                 reason=data.get("reason") or "",
                 expires_at=data.get("expires_at"),
                 user=grantee if field == "user" else None,
@@ -81,7 +113,7 @@ class GrantForm(forms.ModelForm):
         return data
 
 
-class GrantAdmin(admin.ModelAdmin):
+class GrantAdmin(StrictLookupsMixin, admin.ModelAdmin):
     """Shared by both grant tables: the grantee field is the only difference.
 
     Once made, a grant's person (or group) and matter are fixed: changing them
@@ -105,7 +137,9 @@ class GrantAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         editable = ("level", "reason", "expires_at")
         kwargs["fields"] = editable if obj is not None else (self.grantee, "content_object", *editable)
-        return super().get_form(request, obj, **kwargs)
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user  # the generated class is this request's own
+        return form
 
     @admin.display(description=_("matter"), ordering="content_object__number")
     def matter_number(self, obj):
@@ -162,9 +196,14 @@ class MatterGroupGrantAdmin(GrantAdmin):
 
 
 @admin.register(UserSession)
-class UserSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Who is signed in where; to end sessions use the people list's "Sign out everywhere"."""
+class UserSessionAdmin(StrictLookupsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who is signed in where; to end sessions use the people list's "Sign out everywhere".
+
+    The session key is never shown: it is the session cookie's value.
+    """
 
     list_display = ("user", "created_at", "ip_address", "user_agent")
+    fields = ("user", "created_at", "ip_address", "user_agent")
     list_select_related = ("user",)
+    list_filter = ("created_at",)
     search_fields = ("user__username",)

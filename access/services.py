@@ -46,13 +46,23 @@ def ensure_role_groups() -> None:
                 group.permissions.add(permission)
 
 
-def check_grant(*, user: User | None, group: Group | None, reason: str, expires_at: datetime | None) -> None:
-    """Raise ValidationError (per field) if such a grant may not be made; forms call it too."""
+def check_grant(
+    *, actor: User | None, user: User | None, group: Group | None, reason: str, expires_at: datetime | None
+) -> None:
+    """Raise ValidationError (per field) if such a grant may not be made; forms call it too.
+
+    Nobody grants access to themselves, directly or through a group they are
+    in — superusers and administrators included (separation of duties).
+    """
     if (user is None) == (group is None):
         raise ValidationError(_("A grant goes to exactly one person or one group."))
     errors = {}
     if user is not None and (user.is_departed or not user.is_active):
         errors["user"] = _("Access cannot be granted to an inactive or departed account.")
+    if actor is not None and user is not None and user.pk == actor.pk:
+        errors["user"] = _("You cannot grant access to yourself. Ask another administrator.")
+    if actor is not None and group is not None and group.user_set.filter(pk=actor.pk).exists():
+        errors["group"] = _("You cannot grant access to a group you belong to. Ask another administrator.")
     if not reason.strip():
         errors["reason"] = _("Say why access is granted.")
     if expires_at is not None and expires_at <= timezone.now():
@@ -73,7 +83,7 @@ def grant_matter_access(
     expires_at: datetime | None = None,
 ) -> MatterUserGrant | MatterGroupGrant:
     """Give a person or group access to a matter, replacing any grant they already hold on it."""
-    check_grant(user=user, group=group, reason=reason, expires_at=expires_at)
+    check_grant(actor=actor, user=user, group=group, reason=reason, expires_at=expires_at)
     permission = Permission.objects.get(content_type__app_label="matters", codename=GrantLevel(level).value)
     model, grantee = (MatterUserGrant, {"user": user}) if user is not None else (MatterGroupGrant, {"group": group})
     grant, _created = model.objects.select_for_update().update_or_create(

@@ -51,3 +51,18 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class StrictLookupsMixin:
+    """Only the list's own filters may be used in its URL.
+
+    Django's admin accepts a query-string lookup on any field of the model
+    (``?title__startswith=A``), which would let someone who sees only metadata
+    read other fields a letter at a time.
+    """
+
+    def lookup_allowed(self, lookup, value, request=None):
+        roots = {(entry if isinstance(entry, str) else entry[0]).split("__")[0] for entry in self.list_filter}
+        if self.date_hierarchy:
+            roots.add(self.date_hierarchy.split("__")[0])
+        return lookup.split("__")[0] in roots and super().lookup_allowed(lookup, value, request)

@@ -8,14 +8,14 @@ admin site never shows client information (DESIGN.md, principle 1).
 
 from django.contrib import admin
 
-from lawfirm.admin_site import ReadOnlyAdminMixin
+from lawfirm.admin_site import ReadOnlyAdminMixin, StrictLookupsMixin
 from matters.models import Matter
 
 METADATA_FIELDS = ("number", "classification", "status", "practice_area", "opened_on", "closed_on")
 
 
 @admin.register(Matter)
-class MatterMetadataAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MatterMetadataAdmin(StrictLookupsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = METADATA_FIELDS
     list_filter = ("classification", "status", "practice_area")
     search_fields = ("number",)  # also drives the grant form's matter autocomplete
