@@ -40,7 +40,7 @@ RUN SECRET_KEY=collectstatic-build-only-not-a-secret-0123456789abcdefghijklmnopq
     && chown custos:custos var/documents var/media var/beat \
     && chmod 0700 var/documents
 
-# Client documents (encrypted at rest by Custos) live in a volume, never in the
+# Client documents live in a volume (plain files until the encryption work lands), never in the
 # container's layer. Mount the same volume in every web and worker container.
 VOLUME ["/app/var/documents"]
 

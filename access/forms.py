@@ -9,12 +9,18 @@ class SignInForm(AuthenticationForm):
     error_messages = {
         "invalid_login": _("The username or password is not correct. Both are case-sensitive."),
         "inactive": _("This account is inactive. Ask an administrator for help."),
+        "departed": _("This account belongs to someone who has left the firm."),
     }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update({"autocomplete": "username"})
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if user.is_departed:
+            raise forms.ValidationError(self.error_messages["departed"], code="departed")
 
 
 class TokenForm(forms.Form):

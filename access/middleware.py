@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from access.sessions import AUTH_AT, SEEN_AT, forget_session
@@ -32,7 +33,7 @@ class SessionLimitsMiddleware:
             seen_at = request.session.get(SEEN_AT, now)
             idle = now - seen_at > settings.SESSION_IDLE_TIMEOUT.total_seconds()
             expired = now - auth_at > settings.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
-            if idle or expired:
+            if idle or expired or request.user.is_departed:
                 forget_session(request)
                 logout(request)
                 messages.info(request, _("You were signed out because your session expired. Please sign in again."))
@@ -65,3 +66,20 @@ class RequireSecondFactorMiddleware:
             return None
         query = urlencode({"next": request.get_full_path()})
         return HttpResponseRedirect(f"{reverse('access:verify')}?{query}")
+
+
+class NoStoreForSignedInMiddleware:
+    """Pages shown to a signed-in person are never kept in a browser or proxy cache.
+
+    Client data and backup codes must not come back from a shared workstation's
+    cache after sign-out.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        response = self.get_response(request)
+        if getattr(request, "user", None) is not None and request.user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

@@ -76,7 +76,18 @@ class User(AbstractUser):
 
     @property
     def is_departed(self) -> bool:
-        return self.employment_status == EmploymentStatus.DEPARTED
+        """Departed, or departing and past the departure date (their last working day).
+
+        Exact, like every expiry here: true from the day after, even before the
+        periodic job records the departure.
+        """
+        if self.employment_status == EmploymentStatus.DEPARTED:
+            return True
+        return (
+            self.employment_status == EmploymentStatus.DEPARTING
+            and self.departure_date is not None
+            and self.departure_date < timezone.localdate()
+        )
 
     def role_names(self) -> set[str]:
         if not hasattr(self, "_role_names"):
@@ -182,11 +193,13 @@ class UserSession(models.Model):
     inside the encoded data; this index avoids decoding every session.
     """
 
-    session_key = models.CharField(max_length=40, unique=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signed_in_sessions")
-    created_at = models.DateTimeField(default=timezone.now)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
+    session_key = models.CharField(_("session key"), max_length=40, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="signed_in_sessions"
+    )
+    created_at = models.DateTimeField(_("signed in at"), default=timezone.now)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("signed-in session")

@@ -28,3 +28,15 @@ def client_ip(request: HttpRequest) -> str | None:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return remote
+
+
+def throttling_address(request: HttpRequest) -> str | None:
+    """The address sign-in failures are counted under: an IPv6 client counts as its /64.
+
+    One IPv6 subscriber usually holds a whole /64; counting each address
+    separately would give an attacker billions of fresh starts.
+    """
+    address = client_ip(request)
+    if address and ":" in address:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return address

@@ -23,10 +23,22 @@ def has_confirmed_device(user: User) -> bool:
     return any(True for _device in devices_for_user(user, confirmed=True))
 
 
-def pending_authenticator(user: User) -> TOTPDevice:
-    """The unconfirmed authenticator being enrolled, created on first visit and reused on reload."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    return device or TOTPDevice.objects.create(user=user, name=AUTHENTICATOR, confirmed=False)
+_PENDING = "custos_pending_authenticator"
+
+
+def pending_authenticator(request) -> TOTPDevice:
+    """The authenticator being enrolled in this session: the same on reload, new in every session.
+
+    A secret shown in one session (say, to someone who had the password) is
+    never the one the person confirms in another.
+    """
+    user = request.user
+    device = TOTPDevice.objects.filter(user=user, confirmed=False, pk=request.session.get(_PENDING) or 0).first()
+    if device is None:
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR, confirmed=False)
+        request.session[_PENDING] = device.pk
+    return device
 
 
 def base32_secret(device: TOTPDevice) -> str:

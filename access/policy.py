@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from access.models import EmploymentStatus, GrantLevel, MatterGroupGrant, MatterUserGrant, User
+from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, User
 from matters.models import Document, Matter
 
 
@@ -54,7 +54,7 @@ def _ineligibility(user) -> Decision | None:
     """Why this person may see no matter at all, or None."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Decision(False, _("Not signed in."))
-    if user.employment_status == EmploymentStatus.DEPARTED:
+    if user.is_departed:
         return Decision(False, _("The account belongs to someone who has left the firm."))
     is_verified = getattr(user, "is_verified", None)
     if is_verified is not None and not is_verified():

@@ -158,3 +158,11 @@ def end_access_of_departed_users(now: datetime | None = None) -> dict[str, int]:
         counts["groups"] += len(teams)
         counts["sessions"] += sessions
     return counts
+
+
+def clear_expired_sessions(now: datetime | None = None) -> dict[str, int]:
+    """The periodic job: drop expired sessions and the records of sessions that no longer exist."""
+    now = now or timezone.now()
+    sessions, _detail = Session.objects.filter(expire_date__lt=now).delete()
+    records, _detail = UserSession.objects.exclude(session_key__in=Session.objects.values("session_key")).delete()
+    return {"sessions": sessions, "records": records}

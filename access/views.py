@@ -11,9 +11,11 @@ from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import LoginView
+from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -45,7 +47,9 @@ class SignInView(LoginView):
     template_name = "access/login.html"
     form_class = SignInForm
     redirect_authenticated_user = False
-    extra_context = {"demo": settings.DEMO}
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "demo": settings.DEMO}
 
     def form_valid(self, form):
         # A fresh session for every password sign-in: whatever the old one held
@@ -101,7 +105,7 @@ def enroll(request: HttpRequest) -> HttpResponse:
     if otp.has_confirmed_device(user):
         # A password alone never adds a device to an account that has one.
         return redirect(_with_next("access:verify", _next_url(request)))
-    device = otp.pending_authenticator(user)
+    device = otp.pending_authenticator(request)
     form = EnrollForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         codes = otp.confirm_authenticator(user, device, form.cleaned_data["token"])
@@ -132,7 +136,10 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
 def security(request: HttpRequest) -> HttpResponse:
     context = {
         "remaining_codes": otp.remaining_backup_codes(request.user),
-        "sessions": UserSession.objects.filter(user=request.user).order_by("-created_at"),
+        "sessions": UserSession.objects.filter(
+            user=request.user,
+            session_key__in=Session.objects.filter(expire_date__gt=timezone.now()).values("session_key"),
+        ).order_by("-created_at"),
         "current_key": request.session.session_key,
     }
     return render(request, "access/security.html", context)

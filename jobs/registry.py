@@ -8,4 +8,5 @@ from __future__ import annotations
 
 PERIODIC_JOBS: dict[str, str] = {
     "access.end_departed_access": "access.services.end_access_of_departed_users",
+    "access.clear_expired_sessions": "access.services.clear_expired_sessions",
 }

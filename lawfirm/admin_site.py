@@ -26,7 +26,11 @@ class CustosAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
-        return super().has_permission(request) and bool(getattr(user, "is_verified", lambda: False)())
+        return (
+            super().has_permission(request)
+            and bool(getattr(user, "is_verified", lambda: False)())
+            and not user.is_departed
+        )
 
     @method_decorator(login_not_required)
     def login(self, request: HttpRequest, extra_context=None):

@@ -72,12 +72,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything parses a request body (the CSRF check does).
+    "matters.middleware.OversizedUploadMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "access.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "access.middleware.SessionLimitsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -167,9 +170,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "access.views.locked_out"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False
+# Masked in the attempt records administrators see: a "next" URL can carry a search for a client's name.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "next", "q"]
 # Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth entry from the right.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
-AXES_CLIENT_IP_CALLABLE = "access.network.client_ip"
+AXES_CLIENT_IP_CALLABLE = "access.network.throttling_address"
 
 # guardian's ObjectPermissionBackend is deliberately not installed: user.has_perm(obj)
 # would be a second way to answer permission questions, blind to expiry and to the
@@ -268,6 +273,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "jobs.tasks.run_periodic_job",
         "schedule": crontab(minute="*/15"),
         "args": ("access.end_departed_access",),
+    },
+    "clear-expired-sessions": {
+        "task": "jobs.tasks.run_periodic_job",
+        "schedule": crontab(minute=7),
+        "args": ("access.clear_expired_sessions",),
     },
 }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.utils.translation import gettext_lazy as _
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -103,3 +104,33 @@ def _is_office_zip(upload: UploadedFile, prefix: str) -> bool:
     finally:
         upload.seek(0)
     return "[Content_Types].xml" in names and any(name.startswith(prefix) for name in names)
+
+
+class DiscardFiles(FileUploadHandler):
+    """Parses a request's form fields but drops its files unread to disk.
+
+    Installed for a request that declares more bytes than any document may
+    have, before anything (the CSRF check included) parses the body: the view
+    then answers 413 with the form, and no temporary file is ever written.
+    """
+
+    def new_file(self, *args, **kwargs):
+        raise SkipFile
+
+    def receive_data_chunk(self, raw_data, start):
+        return None
+
+    def file_complete(self, file_size):
+        return None
+
+
+def declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def exceeds_upload_limit(request, max_bytes: int) -> bool:
+    # Room for the form's other fields and the multipart boundaries.
+    return declared_length(request) > max_bytes + 64 * 1024

@@ -16,6 +16,7 @@ from access.models import MatterGroupGrant, MatterUserGrant
 from access.policy import Action, can, count_visible_matters, get_document_for, get_matter_for, visible_matters
 from matters.forms import DocumentUploadForm, MatterFilterForm
 from matters.services import add_document
+from matters.uploads import exceeds_upload_limit
 
 
 class KnownCountPaginator(Paginator):
@@ -66,8 +67,8 @@ def matter_detail(request: HttpRequest, pk) -> HttpResponse:
 def document_upload(request: HttpRequest, pk) -> HttpResponse:
     matter = get_matter_for(request.user, pk, Action.EDIT)
     max_bytes = settings.DOCUMENT_MAX_UPLOAD_BYTES
-    if request.method == "POST" and _declared_length(request) > max_bytes + 64 * 1024:
-        # Refuse before reading the body: an oversized upload is never spooled to disk.
+    if request.method == "POST" and exceeds_upload_limit(request, max_bytes):
+        # OversizedUploadMiddleware made sure the file part was never written anywhere.
         context = {
             "matter": matter,
             "form": DocumentUploadForm(matter=matter, max_bytes=max_bytes),
@@ -90,13 +91,6 @@ def document_upload(request: HttpRequest, pk) -> HttpResponse:
             messages.success(request, _("The document was added."))
             return redirect(matter)
     return render(request, "matters/upload.html", {"matter": matter, "form": form})
-
-
-def _declared_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 def _add_errors(form, exc: ValidationError) -> None:

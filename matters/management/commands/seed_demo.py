@@ -9,6 +9,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--quiet", action="store_true", help="Load the data without printing the accounts.")
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="Where the demo server will answer.")
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         out = self.stdout.write
         out(self.style.SUCCESS("Custos demo firm is ready."))
         out("")
-        out(f"Sign in at http://127.0.0.1:8000/ — every demo account's password is: {DEMO_PASSWORD}")
+        out(f"Sign in at {options['url']} — every demo account's password is: {DEMO_PASSWORD}")
         out("Then enter the 6-digit code for the account: add its secret below to an authenticator app,")
         out("or print the current code with:  .venv/bin/python manage.py demo_code <username>")
         out("")
