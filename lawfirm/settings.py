@@ -112,7 +112,7 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'custos.sqlite3'}")
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'custos.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,

@@ -37,11 +37,12 @@ def matter_list(request: HttpRequest) -> HttpResponse:
     if form.is_bound:
         form.is_valid()  # the valid filters apply; an invalid one is named on the page
         matter_q = form.matter_q()
-    matters = visible_matters(request.user, matter_q=matter_q).select_related("client", "responsible_partner")
+    count = count_visible_matters(request.user, matter_q=matter_q)
+    matters = visible_matters(request.user, matter_q=matter_q, known_count=count)
     paginator = KnownCountPaginator(
-        matters.order_by("-opened_on", "number"),
+        matters.select_related("client", "responsible_partner").order_by("-opened_on", "number"),
         settings.MATTERS_PAGE_SIZE,
-        count=count_visible_matters(request.user, matter_q=matter_q),
+        count=count,
     )
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
