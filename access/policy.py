@@ -65,8 +65,8 @@ def _ineligibility(user) -> Decision | None:
     return None
 
 
-def _grant_sources(user, action: Action, at=None, matter_id=None) -> tuple[QuerySet, QuerySet]:
-    """The matter ids of ``user``'s live grants of at least ``action``'s level: direct, and through groups.
+def _live_grants(user, action: Action, at=None, matter_id=None) -> tuple[QuerySet, QuerySet]:
+    """``user``'s live grants of at least ``action``'s level: direct, and through groups.
 
     Expiry is compared with ``at`` (now): exact, whatever a job has cleaned up.
     """
@@ -77,9 +77,15 @@ def _grant_sources(user, action: Action, at=None, matter_id=None) -> tuple[Query
     if matter_id is not None:
         grant_q &= Q(content_object_id=matter_id)
     memberships = User.groups.through.objects.filter(user_id=user.pk).values("group_id")
-    direct = MatterUserGrant.objects.filter(grant_q, user_id=user.pk).values("content_object_id")
-    via_group = MatterGroupGrant.objects.filter(grant_q, group_id__in=memberships).values("content_object_id")
+    direct = MatterUserGrant.objects.filter(grant_q, user_id=user.pk)
+    via_group = MatterGroupGrant.objects.filter(grant_q, group_id__in=memberships)
     return direct, via_group
+
+
+def _grant_sources(user, action: Action, at=None) -> tuple[QuerySet, QuerySet]:
+    """The matter ids of ``user``'s live grants: direct, and through groups."""
+    direct, via_group = _live_grants(user, action, at)
+    return direct.values("content_object_id"), via_group.values("content_object_id")
 
 
 def granted_matter_ids(user, action: Action = Action.VIEW, at=None) -> QuerySet:
@@ -168,16 +174,36 @@ def _view_count_sql(vendor: str) -> str:
     )
 
 
-def can(user, action: Action | str, obj: Matter | Document) -> Decision:
+def level_on(user, obj: Matter | Document) -> GrantLevel | None:
+    """The strongest level of ``user``'s live grants on the matter (theirs or their groups'), or None.
+
+    One query answers every question a page asks about one matter.
+    """
+    if _ineligibility(user) is not None:
+        return None
+    matter_id = obj.matter_id if isinstance(obj, Document) else obj.pk
+    direct, via_group = _live_grants(user, Action.VIEW, matter_id=matter_id)
+    codenames = direct.values_list("permission__codename", flat=True).union(
+        via_group.values_list("permission__codename", flat=True)
+    )
+    held = set(codenames)
+    return next((level for level in reversed(GrantLevel) if level.value in held), None)
+
+
+def _allows(level: GrantLevel | None, action: Action) -> bool:
+    return level is not None and level.value in GrantLevel.at_least(action.minimum_level)
+
+
+def can(user, action: Action | str, obj: Matter | Document, *, level: GrantLevel | None = None) -> Decision:
+    """May ``user`` do ``action`` on ``obj``? ``level``: what :func:`level_on` already answered."""
     action = Action(action)
     refusal = _ineligibility(user)
     if refusal is not None:
         return refusal
-    matter_id = obj.matter_id if isinstance(obj, Document) else obj.pk
-    direct, via_group = _grant_sources(user, action, matter_id=matter_id)
-    if direct.exists() or via_group.exists():
+    level = level if level is not None else level_on(user, obj)
+    if _allows(level, action):
         return Decision(True, _("Granted."))
-    if action == Action.VIEW:
+    if level is None:
         return Decision(False, _("You have no access to this matter."))
     return Decision(False, _("Your access to this matter does not allow this."))
 
@@ -187,10 +213,11 @@ def _require(user, action: Action | str, obj: Matter | Document | None):
     for what they see but may not do — its existence is no secret to them."""
     if obj is None:
         raise Http404
-    decision = can(user, action, obj)
+    level = level_on(user, obj)
+    decision = can(user, action, obj, level=level)
     if decision:
         return obj
-    if Action(action) != Action.VIEW and can(user, Action.VIEW, obj):
+    if level is not None:
         raise PermissionDenied(decision.reason)
     raise Http404
 

@@ -13,7 +13,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from access.models import MatterGroupGrant, MatterUserGrant
-from access.policy import Action, can, count_visible_matters, get_document_for, get_matter_for, visible_matters
+from access.policy import (
+    Action,
+    can,
+    count_visible_matters,
+    get_document_for,
+    get_matter_for,
+    level_on,
+    visible_matters,
+)
 from matters.forms import DocumentUploadForm, MatterFilterForm
 from matters.services import add_document
 from matters.uploads import exceeds_upload_limit
@@ -53,14 +61,15 @@ def matter_list(request: HttpRequest) -> HttpResponse:
 
 def matter_detail(request: HttpRequest, pk) -> HttpResponse:
     matter = get_matter_for(request.user, pk, Action.VIEW)
+    level = level_on(request.user, matter)
     context = {
         "matter": matter,
         "parties": matter.parties.all(),
         "documents": matter.documents.select_related("uploaded_by"),
         "people": MatterUserGrant.objects.live().filter(content_object=matter).select_related("user", "permission"),
         "groups": MatterGroupGrant.objects.live().filter(content_object=matter).select_related("group", "permission"),
-        "can_download": can(request.user, Action.DOWNLOAD, matter).allowed,
-        "can_upload": can(request.user, Action.EDIT, matter).allowed,
+        "can_download": can(request.user, Action.DOWNLOAD, matter, level=level).allowed,
+        "can_upload": can(request.user, Action.EDIT, matter, level=level).allowed,
     }
     return render(request, "matters/detail.html", context)
 

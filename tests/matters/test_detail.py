@@ -182,3 +182,24 @@ def test_another_matter_of_the_same_client_stays_hidden(matter, bob, login):
     sibling = MatterFactory(client=matter.client, title="Sibling matter title")
 
     assert login(bob).get(sibling.get_absolute_url()).status_code == 404
+
+
+def test_the_matter_page_runs_a_constant_number_of_queries(matter, alice, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import PartyFactory, UserFactory, grant, make_document
+
+    client = login(alice)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(matter.get_absolute_url()).status_code == 200
+        return len(captured)
+
+    small = queries()
+    for n in range(8):
+        PartyFactory(matter=matter)
+        make_document(matter, title=f"Exhibit {n}", uploader=alice)
+        grant(UserFactory(), matter)
+    assert queries() == small <= 12
