@@ -81,10 +81,25 @@ class UserAdmin(StrictLookupsMixin, DjangoUserAdmin):
         self.message_user(request, _("%(count)d sessions ended.") % {"count": ended})
 
 
+class LevelFilter(admin.SimpleListFilter):
+    """Filter grants by level, not by the raw permission codenames of every model."""
+
+    title = _("level")
+    parameter_name = "level"
+
+    def lookups(self, request, model_admin):
+        return GrantLevel.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in GrantLevel.values:
+            return queryset.filter(permission__codename=self.value())
+        return queryset
+
+
 class GrantForm(forms.ModelForm):
     """Chooses a level rather than a raw permission, and checks the grant as the service will."""
 
-    level = forms.ChoiceField(label=_("level"), choices=GrantLevel.choices)
+    level = forms.ChoiceField(label=_("Level"), choices=GrantLevel.choices)
     actor = None  # set per request by GrantAdmin.get_form
 
     def __init__(self, *args, **kwargs):
@@ -125,10 +140,11 @@ class GrantAdmin(StrictLookupsMixin, admin.ModelAdmin):
     list_display = ("matter_number", "grantee_display", "level_display", "granted_by", "created_at", "expires_at")
     list_select_related = ("content_object", "permission", "granted_by")
     search_fields = ("content_object__number",)
-    list_filter = ("permission__codename",)
+    list_filter = (LevelFilter,)
 
     def get_fields(self, request, obj=None):
-        return (self.grantee, "content_object", "level", "reason", "expires_at", "granted_by", "created_at")
+        recorded = ("granted_by", "created_at") if obj is not None else ()
+        return (self.grantee, "content_object", "level", "reason", "expires_at", *recorded)
 
     def get_readonly_fields(self, request, obj=None):
         fixed = (self.grantee, "content_object") if obj is not None else ()
@@ -139,6 +155,8 @@ class GrantAdmin(StrictLookupsMixin, admin.ModelAdmin):
         kwargs["fields"] = editable if obj is not None else (self.grantee, "content_object", *editable)
         form = super().get_form(request, obj, **kwargs)
         form.actor = request.user  # the generated class is this request's own
+        if self.grantee in form.base_fields:
+            form.base_fields[self.grantee].label = self.grantee_label
         return form
 
     @admin.display(description=_("matter"), ordering="content_object__number")
@@ -174,6 +192,7 @@ class GrantAdmin(StrictLookupsMixin, admin.ModelAdmin):
 @admin.register(MatterUserGrant)
 class MatterUserGrantAdmin(GrantAdmin):
     grantee = "user"
+    grantee_label = _("Person")
     list_select_related = (*GrantAdmin.list_select_related, "user")
     search_fields = (*GrantAdmin.search_fields, "user__username", "user__last_name")
     autocomplete_fields = ("content_object", "user")
@@ -186,6 +205,7 @@ class MatterUserGrantAdmin(GrantAdmin):
 @admin.register(MatterGroupGrant)
 class MatterGroupGrantAdmin(GrantAdmin):
     grantee = "group"
+    grantee_label = _("Group")
     list_select_related = (*GrantAdmin.list_select_related, "group")
     search_fields = (*GrantAdmin.search_fields, "group__name")
     autocomplete_fields = ("content_object", "group")

@@ -38,14 +38,13 @@ class TokenForm(forms.Form):
 class EnrollForm(forms.Form):
     token = forms.CharField(
         label=_("Confirmation code"),
-        max_length=6,
-        min_length=6,
+        max_length=9,  # "123 456", as many apps show it
         help_text=_("Enter the 6-digit code your authenticator app now shows for Custos."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
 
     def clean_token(self) -> str:
         token = "".join(self.cleaned_data["token"].split())
-        if not token.isdigit():
+        if not token.isdigit() or len(token) != 6:
             raise forms.ValidationError(_("The code is made of 6 digits."))
         return token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
@@ -73,8 +75,8 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(_with_next("access:enroll", _next_url(request)))
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        throttled = _is_throttled(request.user)
-        device = match_token(request.user, form.cleaned_data["token"])
+        wait = _throttle_wait(devices_for_user(request.user, confirmed=True))
+        device = match_token(request.user, form.cleaned_data["token"]) if not wait else None
         if device is not None:
             otp_login(request, device)
             rotate_session(request)
@@ -85,16 +87,29 @@ def verify(request: HttpRequest) -> HttpResponse:
                     % {"count": otp.remaining_backup_codes(request.user)},
                 )
             return redirect(_next_url(request))
-        if throttled:
-            form.add_error("token", _("Too many wrong codes. Wait a little, then try again."))
+        if wait:
+            form.add_error("token", _too_many(wait))
         else:
             form.add_error("token", _("That code is not valid, or it has already been used."))
     return render(request, "access/verify.html", {"form": form, "next": _next_url(request)})
 
 
-def _is_throttled(user) -> bool:
-    """Whether django-otp is refusing codes for now after repeated wrong ones."""
-    return any(not device.verify_is_allowed()[0] for device in devices_for_user(user, confirmed=True))
+def _throttle_wait(devices) -> int:
+    """Seconds until django-otp accepts codes again after wrong ones (0: it accepts them now)."""
+    wait = 0
+    for device in devices:
+        allowed, detail = device.verify_is_allowed()
+        if not allowed and detail and detail.get("locked_until"):
+            wait = max(wait, math.ceil((detail["locked_until"] - timezone.now()).total_seconds()))
+    return wait
+
+
+def _too_many(seconds: int) -> str:
+    return ngettext(
+        "Too many wrong codes. Try again in %(seconds)d second.",
+        "Too many wrong codes. Try again in %(seconds)d seconds.",
+        seconds,
+    ) % {"seconds": seconds}
 
 
 @second_factor_not_required
@@ -107,7 +122,10 @@ def enroll(request: HttpRequest) -> HttpResponse:
         return redirect(_with_next("access:verify", _next_url(request)))
     device = otp.pending_authenticator(request)
     form = EnrollForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    wait = _throttle_wait([device]) if request.method == "POST" else 0
+    if wait and form.is_valid():
+        form.add_error("token", _too_many(wait))
+    elif request.method == "POST" and form.is_valid():
         codes = otp.confirm_authenticator(user, device, form.cleaned_data["token"])
         if codes is not None:
             otp_login(request, device)
@@ -126,7 +144,12 @@ def enroll(request: HttpRequest) -> HttpResponse:
 
 
 def backup_codes(request: HttpRequest) -> HttpResponse:
-    codes = request.session.pop(_NEW_CODES, None)
+    """Shows the new codes until the person says they have saved them (a reload or a
+    language switch must not lose them)."""
+    if request.method == "POST":
+        request.session.pop(_NEW_CODES, None)
+        return redirect(_next_url(request))
+    codes = request.session.get(_NEW_CODES)
     if not codes:
         messages.info(request, _("Backup codes are shown only once. You can issue a new set on this page."))
         return redirect("access:security")
@@ -148,7 +171,11 @@ def security(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sign_out_other_sessions(request: HttpRequest) -> HttpResponse:
     ended = services.end_sessions(request.user, except_key=request.session.session_key)
-    messages.success(request, _("Signed out of %(count)d other sessions.") % {"count": ended})
+    messages.success(
+        request,
+        ngettext("Signed out of %(count)d other session.", "Signed out of %(count)d other sessions.", ended)
+        % {"count": ended},
+    )
     return redirect("access:security")
 
 

@@ -32,6 +32,9 @@ class CustosAdminSite(admin.AdminSite):
             and not user.is_departed
         )
 
+    def password_change(self, request: HttpRequest, extra_context=None):
+        return HttpResponseRedirect(reverse("access:change_password"))
+
     @method_decorator(login_not_required)
     def login(self, request: HttpRequest, extra_context=None):
         next_url = request.GET.get("next", "")
@@ -66,7 +69,16 @@ class StrictLookupsMixin:
     """
 
     def lookup_allowed(self, lookup, value, request=None):
-        roots = {(entry if isinstance(entry, str) else entry[0]).split("__")[0] for entry in self.list_filter}
+        roots = {_filter_root(entry) for entry in self.list_filter}
         if self.date_hierarchy:
             roots.add(self.date_hierarchy.split("__")[0])
         return lookup.split("__")[0] in roots and super().lookup_allowed(lookup, value, request)
+
+
+def _filter_root(entry) -> str:
+    """The first field name a list_filter entry filters on (a field, a (field, class) pair, or a filter class)."""
+    if isinstance(entry, str):
+        return entry.split("__")[0]
+    if isinstance(entry, tuple):
+        return entry[0].split("__")[0]
+    return entry.parameter_name.split("__")[0]

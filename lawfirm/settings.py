@@ -62,7 +62,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "guardian",
-    "axes",
+    "lawfirm.apps.SignInLockoutsConfig",  # django-axes
     "csp",
     "access",
     "matters",

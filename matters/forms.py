@@ -5,7 +5,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from matters.models import Classification, Matter, MatterStatus, PracticeArea
-from matters.uploads import allowed_extensions
+from matters.uploads import KINDS, allowed_extensions
+
+_UNKNOWN = {"invalid_choice": _("“%(value)s” is not one of the choices; it was left out.")}
 
 
 class MatterFilterForm(forms.Form):
@@ -15,7 +17,10 @@ class MatterFilterForm(forms.Form):
         label=_("Search"), required=False, max_length=100, help_text=_("Matter number, title or client name")
     )
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any status")), *MatterStatus.choices]
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status")), *MatterStatus.choices],
+        error_messages=_UNKNOWN,
     )
     classification = forms.TypedChoiceField(
         label=_("Classification"),
@@ -23,9 +28,13 @@ class MatterFilterForm(forms.Form):
         coerce=int,
         empty_value=None,
         choices=[("", _("Any classification")), *Classification.choices],
+        error_messages=_UNKNOWN,
     )
     practice_area = forms.ChoiceField(
-        label=_("Practice area"), required=False, choices=[("", _("Any practice area")), *PracticeArea.choices]
+        label=_("Practice area"),
+        required=False,
+        choices=[("", _("Any practice area")), *PracticeArea.choices],
+        error_messages=_UNKNOWN,
     )
 
     def matter_q(self) -> Q | None:
@@ -53,6 +62,7 @@ class DocumentUploadForm(forms.Form):
             (value, label) for value, label in Classification.choices if value >= matter.classification
         ]
         self.fields["classification"].initial = matter.classification
+        self.fields["file"].widget.attrs["accept"] = ",".join(sorted(KINDS))
         self.fields["file"].help_text = _("Up to %(limit)d MB. Accepted: %(types)s.") % {
             "limit": max_bytes // (1024 * 1024),
             "types": allowed_extensions(),

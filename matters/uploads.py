@@ -79,9 +79,11 @@ def inspect_upload(upload: UploadedFile, max_bytes: int) -> FileKind:
     extension = PurePath(upload.name or "").suffix.lower()
     kind = KINDS.get(extension)
     if kind is None:
-        raise UploadRejected(
-            _("Files of this type cannot be uploaded. Accepted: %(types)s.") % {"types": allowed_extensions()}
-        )
+        if extension:
+            message = _("%(ext)s files cannot be uploaded. Accepted: %(types)s.")
+        else:
+            message = _("Files without an extension cannot be uploaded. Accepted: %(types)s.")
+        raise UploadRejected(message % {"ext": extension, "types": allowed_extensions()})
     upload.seek(0)
     head = upload.read(4096)
     upload.seek(0)

@@ -55,7 +55,13 @@ def matter_list(request: HttpRequest) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "filtered": matter_q is not None}
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "filtered": matter_q is not None,
+        "has_filters": any(request.GET.get(name) for name in form.fields),
+    }
     return render(request, "matters/list.html", context)
 
 
@@ -81,6 +87,7 @@ def document_upload(request: HttpRequest, pk) -> HttpResponse:
         # OversizedUploadMiddleware made sure the file part was never written anywhere.
         context = {
             "matter": matter,
+            # The body is not parsed here: its declared length is all we trust of it.
             "form": DocumentUploadForm(matter=matter, max_bytes=max_bytes),
             "refusal": _("The file is larger than the %(limit)d MB limit.") % {"limit": max_bytes // 1048576},
         }

@@ -131,3 +131,12 @@ def login(client):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests():
+    """A request in Chinese leaves the thread's language active; each test starts in English."""
+    from django.utils import translation
+
+    yield
+    translation.activate("en")

@@ -39,7 +39,7 @@ def test_the_page_lists_where_one_is_signed_in_and_marks_this_session(alice, mat
 def test_signing_out_other_sessions_ends_them_and_keeps_this_one(alice, matter):
     laptop, phone = _two_sessions(alice)
     response = laptop.post(reverse("access:sign_out_other_sessions"), follow=True)
-    assertContains(response, "Signed out of 1 other sessions.")
+    assertContains(response, "Signed out of 1 other session.")
     assert laptop.get(matter.get_absolute_url()).status_code == 200
     assertRedirects(
         phone.get(matter.get_absolute_url()),

@@ -84,7 +84,7 @@ def test_new_lawyer_enrolls_sees_only_granted_matters_downloads_and_reads_chines
     assert len(codes) == settings.BACKUP_CODE_COUNT
     assert all(code.strip() for code in codes)
     assert len(set(codes)) == len(codes)
-    page.locator('main a[href="/matters/"]').click()  # continue to where she was going
+    page.get_by_role("button", name="I have saved them — continue").click()  # on to where she was going
 
     # Exactly the granted matter: the other is neither listed nor counted.
     page.wait_for_url(f"{site}/matters/")

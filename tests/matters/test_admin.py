@@ -385,3 +385,12 @@ def test_the_grant_pages_name_the_matter_by_number_only(secrets_matter, adam, lo
         assert response.status_code == 200, url
         assert secrets_matter.number in visible_text(response), url
         assert_no_client_information(response)
+
+
+def test_grants_are_filtered_by_level_not_by_every_permission_codename(root, matter, login):
+    client = login(root)
+    listing = client.get(reverse("admin:access_matterusergrant_changelist"))
+    assert "add_accessattempt" not in listing.content.decode()
+    assert 'href="?level=manage_matter"' in listing.content.decode()
+    managed = client.get(reverse("admin:access_matterusergrant_changelist") + "?level=manage_matter")
+    assert visible_text(managed).count(matter.number) == 1  # Alice's grant; Bob's is view-only

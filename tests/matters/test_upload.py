@@ -157,8 +157,8 @@ def test_the_form_names_the_limit_and_accepted_types(matter, alice, login, setti
     ("name", "content", "message"),
     [
         pytest.param("empty.pdf", b"", "empty", id="empty-file"),
-        pytest.param("setup.exe", EXE, "Files of this type cannot be uploaded.", id="wrong-extension"),
-        pytest.param("no-extension", PDF, "Files of this type cannot be uploaded.", id="no-extension"),
+        pytest.param("setup.exe", EXE, ".exe files cannot be uploaded.", id="wrong-extension"),
+        pytest.param("no-extension", PDF, "Files without an extension cannot be uploaded.", id="no-extension"),
         pytest.param("invoice.pdf", EXE, "The file's content does not match its .pdf extension.", id="exe-as-pdf"),
         pytest.param("contract.docx", PDF, "The file's content does not match its .docx extension.",
                      id="docx-not-a-zip"),
