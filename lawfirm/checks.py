@@ -3,12 +3,14 @@
 Every check here is silent unless ``CUSTOS_ENV=production``: the demo and the
 test suite are allowed their SQLite, in-process jobs and generated key.
 
-The errors are registered without ``deploy=True`` so they run with every
-command that checks (``migrate``, ``runserver``, ``check``): a production
-instance with a guessable key, no allowed hosts or debug pages on refuses to
-migrate, and the compose file starts nothing before ``migrate`` succeeds. The
-warnings are deployment advice and run with ``check --deploy``, which the
-compose file's ``migrate`` service runs first.
+Debug pages in production (custos.E003) fail every command that checks. A
+weak or missing key (E001) and missing allowed hosts (E002) are deploy
+checks, like Django's own: commands that need neither, such as
+``makemigrations``, still run on a bare checkout. They cannot slip through
+to a server: ``check --deploy`` fails — the compose file's ``migrate`` service
+runs it first and starts nothing if it fails — gunicorn refuses to boot without
+a key (wsgi.py), and Django refuses every request without allowed hosts. The
+warnings are deployment advice, also under ``check --deploy``.
 
 Anchor: healthchecks ``hc/api/apps.py`` (settings checks with ids).
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 # The same thresholds as Django's own security.W009, but an error here: the key
 # signs sessions, password-reset links and OTP state.
@@ -53,11 +56,17 @@ def _secret_key_problem(key: str) -> str | None:
     return None
 
 
-@checks.register(checks.Tags.security)
+# A deploy check: commands that need no secret (makemigrations, collectstatic) run
+# without one, as Django intends; a server refuses to start without it (wsgi.py).
+@checks.register(checks.Tags.security, deploy=True)
 def check_secret_key(app_configs, **kwargs) -> list[checks.CheckMessage]:
     if not _production():
         return []
-    problem = _secret_key_problem(settings.SECRET_KEY)
+    try:
+        key = settings.SECRET_KEY
+    except ImproperlyConfigured:
+        key = ""
+    problem = "is not set" if not key else _secret_key_problem(key)
     if problem is None:
         return []
     return [
@@ -69,7 +78,7 @@ def check_secret_key(app_configs, **kwargs) -> list[checks.CheckMessage]:
     ]
 
 
-@checks.register(checks.Tags.security)
+@checks.register(checks.Tags.security, deploy=True)
 def check_allowed_hosts(app_configs, **kwargs) -> list[checks.CheckMessage]:
     if not _production() or settings.ALLOWED_HOSTS:
         return []
