@@ -31,10 +31,8 @@ RUN pip install .
 COPY . .
 
 # Static files are collected into the image (WhiteNoise serves them, with a
-# manifest, in production). The key exists for this one command and is not
-# kept in the image; nothing here reads a database.
-RUN SECRET_KEY=collectstatic-build-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz \
-        python manage.py collectstatic --noinput \
+# manifest, in production). collectstatic needs no secret key and no database.
+RUN python manage.py collectstatic --noinput \
     && python -m compileall -q lawfirm access matters jobs \
     && mkdir -p var/documents var/media var/beat \
     && chown custos:custos var/documents var/media var/beat \
