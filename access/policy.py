@@ -229,4 +229,4 @@ def get_matter_for(user, pk, action: Action | str = Action.VIEW) -> Matter:
 
 def get_document_for(user, pk, action: Action | str = Action.VIEW) -> Document:
     """The document, if ``user`` may perform ``action`` on its matter."""
-    return _require(user, action, Document.objects.select_related("matter").filter(pk=pk).first())
+    return _require(user, action, Document.objects.select_related("matter__client").filter(pk=pk).first())

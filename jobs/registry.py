@@ -9,4 +9,10 @@ from __future__ import annotations
 PERIODIC_JOBS: dict[str, str] = {
     "access.end_departed_access": "access.services.end_access_of_departed_users",
     "access.clear_expired_sessions": "access.services.clear_expired_sessions",
+    "audit.chain_events": "audit.services.chain_events",
+    "audit.sign_checkpoint": "audit.checkpoints.sign_checkpoint",
+    "audit.detect": "audit.detection.run_detection",
 }
+
+# Jobs that run every few seconds: a run that found nothing to do is not recorded.
+QUIET_WHEN_IDLE = frozenset({"audit.chain_events"})

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "guardian",
     "lawfirm.apps.SignInLockoutsConfig",  # django-axes
     "csp",
+    "auditlog",
+    "audit",
     "access",
     "matters",
     "jobs",
@@ -75,6 +77,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside every view's transaction: the access events a request recorded are
+    # written when it ends, whether the view committed or rolled back.
+    "audit.middleware.AuditMiddleware",
     # Before anything parses a request body (the CSRF check does).
     "matters.middleware.OversizedUploadMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -83,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",  # names the actor in model change history
     "access.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "access.middleware.SessionLimitsMiddleware",
@@ -123,6 +129,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A view either completes or changes nothing; audit events of reads and denials
+# are kept apart from this transaction (audit.middleware).
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
 # Lets concurrent test runs on one machine keep apart (e.g. CI and a developer).
 _TEST_DB_SUFFIX = env_str("TEST_DB_SUFFIX")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -259,6 +268,36 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 MATTERS_PAGE_SIZE = env_int("MATTERS_PAGE_SIZE", 25, minimum=5)
 
+# --- Audit trail ----------------------------------------------------------------------
+def _audit_signing_key() -> str:
+    key = env_secret("AUDIT_SIGNING_KEY")
+    if key or PRODUCTION:
+        return key  # production without one: audit.E001 under check --deploy
+    from audit.signing import new_private_key_text
+
+    if TESTING:
+        return new_private_key_text()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / "audit_signing_key"
+    if not path.exists():
+        path.write_text(new_private_key_text(), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+AUDIT_SIGNING_KEY = _audit_signing_key()
+# Public keys (base64) of retired signing keys, so older checkpoints still verify.
+AUDIT_TRUSTED_PUBLIC_KEYS = env_list("AUDIT_TRUSTED_PUBLIC_KEYS")
+AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", 15, minimum=1)
+AUDIT_SEQUENCER_SECONDS = env_int("AUDIT_SEQUENCER_SECONDS", 10, minimum=1)
+AUDIT_GAP_GRACE_SECONDS = env_int("AUDIT_GAP_GRACE_SECONDS", 30, minimum=1)
+AUDIT_CLIENT_IP_CALLABLE = "access.network.client_ip"
+# Who receives alerts by e-mail and may open the review screens: members of this group.
+AUDIT_REVIEWER_GROUP = "security_officer"
+# Optional SIEM feed: every event as one JSON line (docs/audit.md).
+AUDIT_SIEM_FILE = env_str("AUDIT_SIEM_FILE")
+AUDIT_SIEM_SYSLOG = env_str("AUDIT_SIEM_SYSLOG")  # "/dev/log" or "host:port" (UDP)
+
 # --- Jobs (Celery + Redis) -----------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -282,6 +321,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=7),
         "args": ("access.clear_expired_sessions",),
     },
+    "chain-audit-events": {
+        "task": "jobs.tasks.run_periodic_job",
+        "schedule": timedelta(seconds=AUDIT_SEQUENCER_SECONDS),
+        "args": ("audit.chain_events",),
+    },
+    "sign-audit-checkpoint": {
+        "task": "jobs.tasks.run_periodic_job",
+        "schedule": timedelta(minutes=AUDIT_CHECKPOINT_MINUTES),
+        "args": ("audit.sign_checkpoint",),
+    },
+    "detect-audit-alerts": {
+        "task": "jobs.tasks.run_periodic_job",
+        "schedule": crontab(),  # every minute
+        "args": ("audit.detect",),
+    },
 }
 
 # --- E-mail and logging ----------------------------------------------------------------
@@ -297,13 +351,38 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "custos@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+def _siem_handlers() -> list[str]:
+    return [name for name, on in (("siem_file", AUDIT_SIEM_FILE), ("siem_syslog", AUDIT_SIEM_SYSLOG)) if on] or [
+        "siem_none"
+    ]
+
+
+def _syslog_address():
+    if AUDIT_SIEM_SYSLOG.startswith("/"):
+        return AUDIT_SIEM_SYSLOG
+    host, _sep, port = AUDIT_SIEM_SYSLOG.rpartition(":")
+    return (host, int(port)) if host and port.isdigit() else (AUDIT_SIEM_SYSLOG, 514)
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "bare": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # The SIEM feed: the message is the event's canonical JSON, alone on its line.
+        "siem_none": {"class": "logging.NullHandler"},
+        **({"siem_file": {"class": "logging.handlers.WatchedFileHandler", "filename": AUDIT_SIEM_FILE,
+                          "formatter": "bare"}} if AUDIT_SIEM_FILE else {}),
+        **({"siem_syslog": {"class": "logging.handlers.SysLogHandler", "address": _syslog_address(),
+                            "formatter": "bare"}} if AUDIT_SIEM_SYSLOG else {}),
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        "custos.audit.siem": {"handlers": _siem_handlers(), "level": "INFO", "propagate": False},
         # Request bodies never reach a log; 4xx lines carry only the path.
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},

@@ -69,6 +69,10 @@ class Client(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    def audit_target(self) -> dict:
+        """What an audit event records about this client: identifiers, never its name."""
+        return {"client_id": self.pk, "client_code": self.code}
+
 
 class Matter(models.Model):
     """A piece of work for a client: the unit that access is granted on."""
@@ -112,6 +116,15 @@ class Matter(models.Model):
         from django.urls import reverse
 
         return reverse("matters:detail", args=[self.pk])
+
+    def audit_target(self) -> dict:
+        """What an audit event records about this matter: its number, never its title."""
+        return {
+            **self.client.audit_target(),
+            "matter_id": self.pk,
+            "matter_number": self.number,
+            "classification": self.classification,
+        }
 
     def clean(self) -> None:
         if self.closed_on and self.opened_on and self.closed_on < self.opened_on:
@@ -178,6 +191,10 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+    def audit_target(self) -> dict:
+        """What an audit event records about this document: ids and classification, never title or name."""
+        return {**self.matter.audit_target(), "document_id": self.pk, "classification": self.classification}
 
     def clean(self) -> None:
         if self.matter_id and self.classification is not None and self.classification < self.matter.classification:

@@ -48,6 +48,29 @@ def pytest_runtest_makereport(item, call):
             report.longrepr = f"required suite {', '.join(sorted(markers))} was skipped: {reason}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _audit_tables_flushable():
+    """Transactional tests end by truncating every table, which the audit tables'
+    append-only triggers refuse (as they should). Only for that flush, the test
+    database's superuser switches triggers off, as an operator restoring a backup would."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            original(self, sql_list)
+        finally:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = origin")
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
+
+
 @pytest.fixture(autouse=True)
 def _documents_in_tmp(settings, tmp_path, monkeypatch):
     """Every test writes documents into its own folder.

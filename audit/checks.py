@@ -1,0 +1,27 @@
+"""System checks for the audit trail's signing key."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+from django.core.exceptions import ImproperlyConfigured
+
+
+@register(Tags.security, deploy=True)
+def signing_key_check(app_configs, **kwargs):
+    if not settings.AUDIT_SIGNING_KEY:
+        return [
+            Error(
+                "AUDIT_SIGNING_KEY is not set: audit checkpoints cannot be signed.",
+                hint="Generate one with `manage.py audit_signing_key` and keep it outside the database.",
+                id="audit.E001",
+            )
+        ]
+    from audit import signing
+
+    try:
+        signing.signing_key()
+        signing.trusted_public_keys()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="audit.E002")]
+    return []
