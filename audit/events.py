@@ -83,7 +83,9 @@ def record_event(
     """
     scope = _scope.get()
     request = request if request is not None else (scope.request if scope else None)
-    event = build_event(action, outcome=outcome, target=target, actor=actor, reason=reason, detail=detail, request=request)
+    event = build_event(
+        action, outcome=outcome, target=target, actor=actor, reason=reason, detail=detail, request=request
+    )
     if scope is not None and kind_of(action) == Kind.ACCESS and connection.in_atomic_block:
         scope.pending.append(event)
     else:

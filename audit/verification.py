@@ -26,16 +26,22 @@ from audit.models import AuditCheckpoint, AuditVerification, VerificationStatus
 
 # What a finding means, for the people reading it.
 FINDINGS = {
-    "altered_record": _("The record does not follow from the one before it: it was altered, or a record before it was removed."),  # noqa: E501
+    "altered_record": _(
+        "The record does not follow from the one before it: it was altered, or a record before it was removed."
+    ),  # noqa: E501
     "inserted_record": _("The record was inserted: the record after it still follows from the one before it."),
     "missing_link": _("The chain has no record at this position: it was removed."),
     "missing_event": _("The chain names an event that is no longer there: it was deleted."),
     "fields_disagree": _("The event's searchable fields no longer match its recorded bytes: a field was modified."),
     "out_of_order": _("The event is out of order in the chain: records were swapped or moved."),
-    "unchained_event": _("An event sits below the chain's head without being in the chain: it was inserted afterwards."),
+    "unchained_event": _(
+        "An event sits below the chain's head without being in the chain: it was inserted afterwards."
+    ),
     "bad_signature": _("A checkpoint's signature is not valid for any trusted key."),
     "checkpoint_mismatch": _("A signed checkpoint does not match the chain at its position: the chain was rewritten."),
-    "checkpoint_beyond_head": _("A signed checkpoint lies beyond the end of the chain: records were removed from the end."),  # noqa: E501
+    "checkpoint_beyond_head": _(
+        "A signed checkpoint lies beyond the end of the chain: records were removed from the end."
+    ),  # noqa: E501
     "checkpoint_missing": _("A checkpoint in the exported file is missing from the database."),
 }
 MAX_FINDINGS = 200

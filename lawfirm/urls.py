@@ -16,6 +16,7 @@ urlpatterns = [
     path("", access_views.home, name="home"),
     path("account/", include("access.urls")),
     path("matters/", include("matters.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("healthz/", healthz, name="healthz"),
