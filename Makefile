@@ -24,6 +24,9 @@ install: $(STAMP) ## Create .venv and install Custos with its development tools
 run: $(STAMP) ## Demo: SQLite, in-process jobs, demo firm, server on 127.0.0.1:8000
 	CUSTOS_ENV=demo $(BIN)/python manage.py migrate --noinput
 	CUSTOS_ENV=demo $(BIN)/python manage.py seed_demo --url http://$(HOST):$(PORT)/
+	@# The periodic jobs (audit chaining, detection, expiry) run beside the server, and stop with it.
+	CUSTOS_ENV=demo $(BIN)/python manage.py run_schedule & schedule=$$!; \
+	trap 'kill $$schedule 2>/dev/null' EXIT; \
 	CUSTOS_ENV=demo $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP) ## Run the test suite (SQLite, or PostgreSQL when DATABASE_URL points at one)
