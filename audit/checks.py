@@ -25,3 +25,14 @@ def signing_key_check(app_configs, **kwargs):
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="audit.E002")]
     return []
+
+
+@register()
+def sensitive_fields_masked_check(app_configs, **kwargs):
+    """A sensitive field that some history registration would log in clear is an error."""
+    from audit.history import unmasked_sensitive_fields
+
+    return [
+        Error(f"{label} is declared sensitive but its change history is not masked.", id="audit.E003")
+        for label in unmasked_sensitive_fields()
+    ]

@@ -298,6 +298,15 @@ AUDIT_REVIEWER_GROUP = "security_officer"
 AUDIT_SIEM_FILE = env_str("AUDIT_SIEM_FILE")
 AUDIT_SIEM_SYSLOG = env_str("AUDIT_SIEM_SYSLOG")  # "/dev/log" or "host:port" (UDP)
 
+# Model change history (django-auditlog): only the models audit.history registers,
+# sensitive fields (lawfirm/sensitive.py) masked whole — auditlog's own mask leaves half visible.
+AUDITLOG_MASK_CALLABLE = "audit.history.mask"
+AUDITLOG_INCLUDE_ALL_MODELS = False
+# auditlog would take the first X-Forwarded-For entry, which clients forge; access
+# events already record the address seen by the last trusted proxy.
+AUDITLOG_DISABLE_REMOTE_ADDR = True
+AUDITLOG_USE_FK_STRING_REPRESENTATION = False  # related objects logged by id, never by their str()
+
 # --- Jobs (Celery + Redis) -----------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
