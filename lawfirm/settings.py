@@ -357,6 +357,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# The address people reach Custos at, e.g. https://custos.example.com: makes the
+# links in alert e-mails absolute (they are relative without it).
+SITE_URL = env_str("SITE_URL").rstrip("/")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "custos@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
