@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from access.models import Role
+from audit.permissions import is_reviewer
 
 _MATTER_ROLES = {Role.LAWYER, Role.PARTNER, Role.VENDOR}
 
@@ -17,6 +19,11 @@ def navigation(request) -> dict:
     items = []
     if roles & _MATTER_ROLES:
         items.append({"key": "matters", "label": _("Matters"), "url": reverse("matters:list")})
+    # The reviewer group is a role (the security officer); checking the cached role
+    # names first spares everyone else a query. is_reviewer decides, as the views do.
+    if settings.AUDIT_REVIEWER_GROUP in user.role_names() and is_reviewer(user):
+        # Alerts, the chain and the thresholds are in the audit section's own navigation.
+        items.append({"key": "audit", "label": _("Audit"), "url": reverse("audit:events")})
     if user.is_staff:
         items.append({"key": "admin", "label": _("Administration"), "url": reverse("admin:index")})
     items.append({"key": "security", "label": _("Account security"), "url": reverse("access:security")})

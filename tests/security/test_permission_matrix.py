@@ -20,6 +20,10 @@ the objects in ``World`` and what is expected:
 - ``NOT_CLIENT_DATA`` — an admin URL about something that is not client information
   (a person, a group, a sign-in attempt…), with the reason. The same content check
   runs on it anyway: a page about a person must not show their matters' titles.
+- ``REVIEWER_ONLY`` — a page of the audit review (who did what to which matter): 404
+  for everyone outside the reviewer group — Alice and Bob on the matter, outsider
+  Charlie, administrator Adam, superuser Root — and the success status for security
+  officer Dana, whose page must show none of the matter's contents either.
 """
 
 from __future__ import annotations
@@ -30,12 +34,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from auditlog.models import LogEntry
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, User, UserSession
+from audit.actions import AuditAction
+from audit.events import record_event
+from audit.models import Alert, AuditEvent, AuditVerification, Rule, Severity
+from audit.verification import verify_audit_trail
 from jobs.models import JobRun
 from matters.models import Client, Document, Matter, Party, PartyRole
 from tests.conftest import signed_in
@@ -44,9 +53,11 @@ from tests.factories import PartyFactory, grant, make_document
 NOT_FOUND = "404"
 ADMIN_METADATA = "admin-metadata"
 NOT_CLIENT_DATA = "not-client-data"
+REVIEWER_ONLY = "reviewer-only"
 
 OUTSIDERS = ("charlie", "dana", "adam", "root")
 ADMIN_VISITORS = ("charlie", "dana", "adam", "root")
+NOT_REVIEWERS = ("alice", "bob", "charlie", "adam", "root")
 REFUSALS = (302, 403, 404)
 
 SECRETS = (
@@ -77,6 +88,10 @@ class World:
     failure_log: AccessFailureLog
     user_session: UserSession
     job_run: JobRun
+    log_entry: LogEntry
+    audit_event: AuditEvent
+    verification: AuditVerification
+    alert: Alert
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,12 @@ REGISTRY: dict[str, Entry] = {
     "matters:detail": Entry(NOT_FOUND, lambda w: {"pk": w.matter.pk}, 200),
     "matters:document_upload": Entry(NOT_FOUND, lambda w: {"pk": w.matter.pk}, 200),
     "matters:document_download": Entry(NOT_FOUND, lambda w: {"pk": w.document.pk}, 200),
+    # --- the audit review: the security officer only ---------------------------------------
+    "audit:event_detail": Entry(REVIEWER_ONLY, lambda w: {"pk": w.audit_event.pk}, 200),
+    "audit:person_timeline": Entry(REVIEWER_ONLY, lambda w: {"user_id": w.alice.pk}, 200),
+    "audit:matter_timeline": Entry(REVIEWER_ONLY, lambda w: {"matter_id": w.matter.pk}, 200),
+    "audit:verification_detail": Entry(REVIEWER_ONLY, lambda w: {"pk": w.verification.pk}, 200),
+    "audit:alert_detail": Entry(REVIEWER_ONLY, lambda w: {"pk": w.alert.pk}, 200),
     # --- the admin site: matters and grants, as metadata ----------------------------------
     "admin:view_on_site": Entry(
         ADMIN_METADATA,
@@ -114,6 +135,8 @@ REGISTRY: dict[str, Entry] = {
     **_admin_object_urls("matters_matter", lambda w: w.matter, ADMIN_METADATA, delete=403),
     **_admin_object_urls("access_matterusergrant", lambda w: w.user_grant, ADMIN_METADATA),
     **_admin_object_urls("access_mattergroupgrant", lambda w: w.group_grant, ADMIN_METADATA),
+    # A matter's change history (django-auditlog): client information is masked in it.
+    **_admin_object_urls("auditlog_logentry", lambda w: w.log_entry, ADMIN_METADATA, delete=403),
     # --- the admin site: not client information ----------------------------------------
     **_admin_object_urls("access_user", lambda w: w.alice, NOT_CLIENT_DATA, "a person's account, employment and roles"),
     "admin:auth_user_password_change": Entry(
@@ -211,6 +234,7 @@ def world(matter, alice, bob) -> World:
     team = Group.objects.create(name="Bluefin deal team")
     bob.groups.add(team)
     request_like = {"user_agent": "pytest", "ip_address": "192.0.2.7", "http_accept": "*/*"}
+    audit_event = record_event(AuditAction.MATTER_VIEW, actor=alice, target=document)
     return World(
         matter=matter,
         client=matter.client,
@@ -228,6 +252,15 @@ def world(matter, alice, bob) -> World:
         failure_log=AccessFailureLog.objects.create(username="alice", path_info="/account/sign-in/", **request_like),
         user_session=UserSession.objects.create(session_key="k" * 32, user=alice, ip_address="192.0.2.7"),
         job_run=JobRun.objects.create(job="access.end_departed_access", counts={"users": 1}),
+        log_entry=LogEntry.objects.get_for_object(matter).order_by("-pk").first(),
+        audit_event=audit_event,
+        verification=verify_audit_trail(),
+        alert=Alert.objects.create(
+            rule=Rule.BULK_DOWNLOAD, severity=Severity.HIGH, subject=alice, subject_username=alice.username,
+            matter_id=matter.pk, matter_number=matter.number, facts={"count": 51, "minutes": 10}, event_count=51,
+            first_event=audit_event.pk, last_event=audit_event.pk, window_start=audit_event.occurred_at,
+            window_end=audit_event.occurred_at,
+        ),
     )  # fmt: skip
 
 
@@ -280,7 +313,7 @@ def test_matrix(key, world, client, request):
             pytrace=False,
         )
     url = build_url(pattern, entry.kwargs(world))
-    people = {name: request.getfixturevalue(name) for name in {*OUTSIDERS, *ADMIN_VISITORS}}
+    people = {name: request.getfixturevalue(name) for name in {*OUTSIDERS, *ADMIN_VISITORS, *NOT_REVIEWERS}}
 
     if entry.expect == NOT_FOUND:
         for name in OUTSIDERS:
@@ -301,6 +334,14 @@ def test_matrix(key, world, client, request):
                 _assert_no_client_information(response, name)
             if name == "root":
                 assert response.status_code == entry.success, f"root got {response.status_code} at {url}"
+    elif entry.expect == REVIEWER_ONLY:
+        for name in NOT_REVIEWERS:
+            response = _get(signed_in(client, people[name]), url)
+            assert response.status_code == 404, f"{name} got {response.status_code} at {url}"
+            _assert_no_client_information(response, name)
+        officer = _get(signed_in(client, people["dana"]), url)
+        assert officer.status_code == entry.success, f"dana got {officer.status_code} at {url}"
+        _assert_no_client_information(officer, "dana")
     else:
         pytest.fail(f"unknown expectation {entry.expect!r} for {key!r}")
 
