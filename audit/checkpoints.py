@@ -82,7 +82,7 @@ def parse_file_lines(lines) -> list[dict]:
             continue
         try:
             data = json.loads(line)
-            if data.get("format") != FORMAT:
+            if not isinstance(data, dict) or data.get("format") != FORMAT:  # a list or a number is valid JSON
                 raise ValueError
             checkpoints.append(
                 {

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextvars
 import datetime
 import hashlib
+import ipaddress
 import json
 import logging
 import uuid
@@ -180,9 +181,11 @@ def client_ip(request) -> str | None:
     if request is None:
         return None
     resolver = getattr(settings, "AUDIT_CLIENT_IP_CALLABLE", "")
-    if resolver:
-        return import_string(resolver)(request)
-    return request.META.get("REMOTE_ADDR") or None
+    address = import_string(resolver)(request) if resolver else request.META.get("REMOTE_ADDR")
+    try:  # normalised as the database stores it; PostgreSQL's inet refuses anything else
+        return str(ipaddress.ip_address(address.split("%", 1)[0])) if address else None
+    except ValueError:
+        return None
 
 
 def _str_or_none(value) -> str | None:

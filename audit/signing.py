@@ -69,7 +69,9 @@ def trusted_public_keys() -> dict[str, Ed25519PublicKey]:
         try:
             public = Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
         except (binascii.Error, ValueError):
-            raise ImproperlyConfigured("AUDIT_TRUSTED_PUBLIC_KEYS holds a value that is not an Ed25519 public key.")
+            raise ImproperlyConfigured(
+                "AUDIT_TRUSTED_PUBLIC_KEYS holds a value that is not an Ed25519 public key."
+            ) from None
         keys[key_id(public)] = public
     return keys
 

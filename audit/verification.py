@@ -2,7 +2,9 @@
 
 Walks the chain in order, streaming, and checks each link locally — its hash
 must follow from the previous link's stored hash and its event's stored bytes —
-so every broken record is named, not only the first. Then checks that each
+so every broken record is named, not only the first. A record that fails is
+compared with the few before it, to say whether it was altered, swapped with
+one of them, or follows records slipped in before it. Then checks that each
 event's filter columns still say what its bytes say, that no event sits below
 the chain's head outside it, and that every checkpoint (stored, and optionally
 from an exported file) is signed by a trusted key and matches the chain.
@@ -11,8 +13,10 @@ from an exported file) is signed by a trusted key and matches the chain.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import json
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -28,7 +32,7 @@ from audit.models import AuditCheckpoint, AuditVerification, VerificationStatus
 FINDINGS = {
     "altered_record": _(
         "The record does not follow from the one before it: it was altered, or a record before it was removed."
-    ),  # noqa: E501
+    ),
     "inserted_record": _("The record was inserted: the record after it still follows from the one before it."),
     "missing_link": _("The chain has no record at this position: it was removed."),
     "missing_event": _("The chain names an event that is no longer there: it was deleted."),
@@ -41,11 +45,13 @@ FINDINGS = {
     "checkpoint_mismatch": _("A signed checkpoint does not match the chain at its position: the chain was rewritten."),
     "checkpoint_beyond_head": _(
         "A signed checkpoint lies beyond the end of the chain: records were removed from the end."
-    ),  # noqa: E501
+    ),
     "checkpoint_missing": _("A checkpoint in the exported file is missing from the database."),
 }
 MAX_FINDINGS = 200
 CHUNK = 5000
+# How many records back an insertion or a swap is recognised (beyond, each end is named as altered).
+WINDOW = 16
 
 
 @dataclass
@@ -56,11 +62,11 @@ class _Walk:
     head_seq: int = 0
     count: int = 0
 
-    def add(self, code: str, seq: int | None = None, event: int | None = None) -> int:
+    def add(self, code: str, seq: int | None = None, event: int | None = None, **more) -> int:
         """Note a finding; returns its index (-1 once past the limit, when it is only counted)."""
         self.count += 1
         if len(self.findings) < MAX_FINDINGS:
-            self.findings.append({"code": code, "seq": seq, "event": event})
+            self.findings.append({"code": code, "seq": seq, "event": event, **more})
             return len(self.findings) - 1
         return -1
 
@@ -115,34 +121,43 @@ def _verify(file_checkpoints: list[dict]) -> tuple[_Walk, int]:
         checked += 1
         _check_checkpoint(walk, item["seq"], item["head_hash"], item["signed_at"], item["key_id"], item["signature"])
         if (item["seq"], item["head_hash"]) not in stored_keys:
-            walk.add("checkpoint_missing", item["seq"])
+            walk.add("checkpoint_missing", item["seq"], checkpoint=item["seq"])
     return walk, checked
 
 
 def _check_checkpoint(walk: _Walk, seq, head_hash, signed_at, key_name, signature) -> None:
     if not signing.verify_signature(key_name, signature, checkpoint_message(seq, head_hash, signed_at)):
-        walk.add("bad_signature", seq)
+        walk.add("bad_signature", seq, checkpoint=seq)
     elif seq > walk.head_seq:
-        walk.add("checkpoint_beyond_head", seq)
+        # The first record missing is the one after the chain's end, not the checkpoint's position.
+        walk.add("checkpoint_beyond_head", walk.head_seq + 1, checkpoint=seq)
     elif walk.hashes_at.get(seq) != head_hash:
-        walk.add("checkpoint_mismatch", seq)
+        walk.add("checkpoint_mismatch", seq, checkpoint=seq)
 
 
 _COLUMNS = ("occurred_at", "action", "outcome", "actor_id", "session_ref", "ip_address", "client_id", "matter_id",
             "document_id")  # fmt: skip
 
 
+@dataclass(slots=True)
+class _Seen:
+    """A recent record of the walk, kept to tell an insertion or a swap from an alteration."""
+
+    seq: int
+    before: bytes | None  # the hash it should follow from (None right after a removed link)
+    hash: bytes
+    payload: bytes | None
+    event: int | None
+    finding: int | None  # the index of its chain finding when it failed (-1: past the limit)
+
+
 def _walk_chain(walk: _Walk, wanted: set[int]) -> None:
-    sql = (
-        "SELECT l.seq, l.hash, l.event_id, e.id, e.payload, "
-        + ", ".join(f"e.{name}" for name in _COLUMNS)
-        + " FROM audit_link l LEFT JOIN audit_event e ON e.id = l.event_id ORDER BY l.seq"
-    )
+    columns = ", ".join(f"e.{name}" for name in _COLUMNS)
+    sql = f"SELECT l.seq, l.hash, l.event_id, e.id, e.payload, {columns} FROM audit_link l "  # noqa: S608 — our own column names
+    sql += "LEFT JOIN audit_event e ON e.id = l.event_id ORDER BY l.seq"
     expected_seq = 1
-    previous = GENESIS  # the stored hash of the previous link
-    before_previous = GENESIS
-    previous_failed: int | None = None  # the index of the previous record's finding, when it failed
-    previous_ref = None
+    previous = GENESIS  # the hash the next record should follow from: the previous link's, as stored
+    recent: deque[_Seen] = deque(maxlen=WINDOW)
     previous_event = 0
     cursor = connection.chunked_cursor()
     try:
@@ -154,35 +169,77 @@ def _walk_chain(walk: _Walk, wanted: set[int]) -> None:
                 after_gap = seq != expected_seq
                 if after_gap:
                     walk.add("missing_link", expected_seq)
-                    previous_failed = None
+                    recent.clear()  # nothing before a removed link can be compared across it
                 expected_seq = seq + 1
                 if seq in wanted:
                     walk.hashes_at[seq] = stored_hash
-                failed = None
+                seen = _Seen(seq, None if after_gap else previous, stored_hash, None, event_ref, None)
+                carry = stored_hash
                 if event_id is None:
-                    failed = walk.add("missing_event", seq, event_ref)
+                    seen.finding = walk.add("missing_event", seq, event_ref)
                 else:
-                    payload = bytes(payload)
+                    seen.payload = bytes(payload)
+                    swapped = False
                     # Right after a removed link, the break is that removal's, already named.
-                    if not after_gap and link_hash(previous, payload) != stored_hash:
-                        if seq > 1 and link_hash(before_previous, payload) == stored_hash:
-                            # This record still follows the one two back: the one between was slipped in.
-                            if previous_failed is not None:
-                                if previous_failed >= 0:
-                                    walk.findings[previous_failed]["code"] = "inserted_record"
-                            else:
-                                walk.add("inserted_record", seq - 1, previous_ref)
-                        else:
-                            failed = walk.add("altered_record", seq, event_id)
-                    if event_id <= previous_event:
+                    if not after_gap and link_hash(previous, seen.payload) != stored_hash:
+                        swapped, carry = _name_break(walk, recent, seen)
+                    if swapped:
+                        seen.finding = walk.add("out_of_order", seq, event_id)
+                    elif event_id <= previous_event:
                         walk.add("out_of_order", seq, event_id)
-                    if not _fields_agree(payload, columns):
+                    if not _fields_agree(seen.payload, columns):
                         walk.add("fields_disagree", seq, event_id)
                     previous_event = event_id
-                before_previous, previous, previous_failed, previous_ref = previous, stored_hash, failed, event_ref
+                recent.append(seen)
+                previous = carry
             walk.head_seq = expected_seq - 1
     finally:
         cursor.close()
+
+
+def _name_break(walk: _Walk, recent: deque[_Seen], seen: _Seen) -> tuple[bool, bytes]:
+    """Name a record that does not follow from the one before it, as far as the recent
+    records tell: swapped with one of them, slipped in after them, or altered.
+
+    Returns whether it was swapped, and the hash the next record should follow from.
+    """
+    payload, stored_hash = seen.payload, seen.hash
+    for earlier in reversed(recent):
+        if earlier.finding is None or earlier.payload is None or earlier.before is None:
+            continue
+        follows_earlier_place = link_hash(earlier.before, payload)
+        if follows_earlier_place == earlier.hash and link_hash(seen.before, earlier.payload) == stored_hash:
+            # The two records traded contents (or their links traded events): each holds the other's bytes.
+            _recode(walk, earlier, "out_of_order")
+            return True, stored_hash
+        if (
+            earlier.seq == seen.seq - 1
+            and follows_earlier_place == stored_hash
+            and link_hash(stored_hash, earlier.payload) == earlier.hash
+        ):
+            # Two neighbouring links traded places, hashes and all: the chain goes on from the earlier one.
+            _recode(walk, earlier, "out_of_order")
+            return True, earlier.hash
+    for back in range(1, len(recent) + 1):
+        earlier = recent[-back]
+        if earlier.before is not None and link_hash(earlier.before, payload) == stored_hash:
+            # This record still follows one further back: the records between were slipped in.
+            for inserted in list(recent)[-back:]:
+                if inserted.finding is None:
+                    inserted.finding = walk.add("inserted_record", inserted.seq, inserted.event)
+                else:
+                    _recode(walk, inserted, "inserted_record")
+            return False, stored_hash
+    seen.finding = walk.add("altered_record", seen.seq, seen.event)
+    return False, stored_hash
+
+
+def _recode(walk: _Walk, seen: _Seen, code: str) -> None:
+    """Say more precisely what happened to a record already named as broken."""
+    if seen.finding is not None and seen.finding >= 0:
+        finding = walk.findings[seen.finding]
+        if finding["code"] in {"altered_record", "out_of_order"}:
+            finding["code"] = code
 
 
 def _fields_agree(payload: bytes, columns) -> bool:
@@ -199,13 +256,30 @@ def _fields_agree(payload: bytes, columns) -> bool:
             and record["outcome"] == outcome
             and record["actor_id"] == actor_id
             and record["session"] == session
-            and record["ip"] == (str(ip) if ip is not None else None)
+            and _same_ip(record["ip"], ip)
             and _same_uuid(record["client_id"], client_id)
             and _same_uuid(record["matter_id"], matter_id)
             and _same_uuid(record["document_id"], document_id)
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return False
+
+
+def _same_ip(text, value) -> bool:
+    """The column holds the address as the database normalised it (IPv6 compressed and
+    lower-cased, an empty address as NULL); the record, as the request gave it."""
+    if text is not None and value is not None and text == str(value):
+        return True
+    return _ip_key(text) == _ip_key(value)
+
+
+def _ip_key(address) -> str | None:
+    if address is None or address == "":
+        return None
+    try:
+        return str(ipaddress.ip_address(str(address).split("%", 1)[0]))
+    except ValueError:
+        return str(address)
 
 
 def _same_uuid(text, value) -> bool:
