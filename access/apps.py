@@ -17,4 +17,12 @@ class AccessConfig(AppConfig):
         # Like Django's own permissions, role groups are (re)made after every migrate.
         # No sender filter: the permissions they hold belong to apps migrated later.
         post_migrate.connect(_ensure_roles, dispatch_uid="access.ensure_roles")
+        # Audit events for failures announced only by signal (see access.signals).
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from access import signals
+
+        user_login_failed.connect(signals.record_sign_in_failure, dispatch_uid="access.audit_sign_in_failure")
+        user_locked_out.connect(signals.record_lockout, dispatch_uid="access.audit_lockout")
         import lawfirm.checks  # noqa: F401  (registers the custos.* system checks)

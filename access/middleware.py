@@ -14,6 +14,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from access.sessions import AUTH_AT, SEEN_AT, forget_session
+from audit.actions import AuditAction
+from audit.events import record_event
 
 # Writing the session on every request would cost a database write per page;
 # the idle clock is refreshed at most once a minute instead.
@@ -29,18 +31,28 @@ class SessionLimitsMiddleware:
     def __call__(self, request: HttpRequest):
         if request.user.is_authenticated:
             now = int(time.time())
-            auth_at = request.session.get(AUTH_AT, now)
-            seen_at = request.session.get(SEEN_AT, now)
-            idle = now - seen_at > settings.SESSION_IDLE_TIMEOUT.total_seconds()
-            expired = now - auth_at > settings.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
-            if idle or expired or request.user.is_departed:
+            ended = _why_session_ends(request, now)
+            if ended:
+                # Before logout, while the event can still name the person and the session.
+                record_event(AuditAction.SIGN_OUT, reason=ended, detail={"automatic": True})
                 forget_session(request)
                 logout(request)
                 messages.info(request, _("You were signed out because your session expired. Please sign in again."))
-            elif now - seen_at >= _SEEN_RESOLUTION or AUTH_AT not in request.session:
+            elif now - request.session.get(SEEN_AT, now) >= _SEEN_RESOLUTION or AUTH_AT not in request.session:
                 request.session[SEEN_AT] = now
                 request.session.setdefault(AUTH_AT, now)
         return self.get_response(request)
+
+
+def _why_session_ends(request: HttpRequest, now: int) -> str:
+    """Why the session ends now — "departed", "expired" (absolute limit) or "idle" — or "" if it goes on."""
+    if request.user.is_departed:
+        return "departed"
+    if now - request.session.get(AUTH_AT, now) > settings.SESSION_ABSOLUTE_TIMEOUT.total_seconds():
+        return "expired"
+    if now - request.session.get(SEEN_AT, now) > settings.SESSION_IDLE_TIMEOUT.total_seconds():
+        return "idle"
+    return ""
 
 
 def second_factor_not_required(view):

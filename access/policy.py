@@ -23,6 +23,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, User
+from audit.actions import AuditAction, Outcome
+from audit.events import record_event
 from matters.models import Document, Matter
 
 
@@ -208,25 +210,69 @@ def can(user, action: Action | str, obj: Matter | Document, *, level: GrantLevel
     return Decision(False, _("Your access to this matter does not allow this."))
 
 
-def _require(user, action: Action | str, obj: Matter | Document | None):
-    """404 for what ``user`` may not see (or what does not exist); 403 with a reason
-    for what they see but may not do — its existence is no secret to them."""
-    if obj is None:
+# What a refusal is recorded as when the caller does not say: the attempt each
+# action stands for today (a view passes ``audit_as`` when it knows better).
+_ATTEMPTED = {
+    (Matter, Action.VIEW): AuditAction.MATTER_VIEW,
+    (Document, Action.VIEW): AuditAction.DOCUMENT_VIEW,
+    (Matter, Action.DOWNLOAD): AuditAction.DOCUMENT_DOWNLOAD,
+    (Document, Action.DOWNLOAD): AuditAction.DOCUMENT_DOWNLOAD,
+    (Matter, Action.EDIT): AuditAction.DOCUMENT_UPLOAD,
+    (Document, Action.EDIT): AuditAction.DOCUMENT_UPLOAD,
+    (Matter, Action.MANAGE): AuditAction.GRANT_CREATE,
+    (Document, Action.MANAGE): AuditAction.GRANT_CREATE,
+}
+
+_NOTHING_THERE = _("Nothing exists with this id.")
+
+
+def _require(
+    user, action: Action | str, model: type[Matter | Document], pk, found, audit_as: str | None
+) -> tuple[Matter | Document, GrantLevel]:
+    """``found`` and ``user``'s level on it — or 404 for what ``user`` may not see (or what
+    does not exist); 403 with a reason for what they see but may not do: its existence
+    is no secret to them.
+
+    Every refusal is recorded (audit.events keeps it although the request then
+    fails and rolls back), naming the object when there is one, so the matter's
+    own timeline shows who was turned away.
+    """
+    action = Action(action)
+    attempted = audit_as or _ATTEMPTED[model, action]
+    if found is None:
+        record_event(
+            attempted, outcome=Outcome.DENIED, actor=user, reason=_NOTHING_THERE, detail={"requested_id": str(pk)}
+        )
         raise Http404
-    level = level_on(user, obj)
-    decision = can(user, action, obj, level=level)
+    level = level_on(user, found)
+    decision = can(user, action, found, level=level)
     if decision:
-        return obj
+        return found, level
+    record_event(attempted, outcome=Outcome.DENIED, target=found, actor=user, reason=decision.reason)
     if level is not None:
         raise PermissionDenied(decision.reason)
     raise Http404
 
 
-def get_matter_for(user, pk, action: Action | str = Action.VIEW) -> Matter:
-    """The matter, if ``user`` may perform ``action`` on it."""
-    return _require(user, action, Matter.objects.select_related("client", "responsible_partner").filter(pk=pk).first())
+def get_matter_for(user, pk, action: Action | str = Action.VIEW, *, audit_as: str | None = None) -> Matter:
+    """The matter, if ``user`` may perform ``action`` on it.
+
+    ``audit_as``: the audit action a refusal is recorded as (default: what
+    ``action`` on a matter stands for, see ``_ATTEMPTED``).
+    """
+    return get_matter_with_level_for(user, pk, action, audit_as=audit_as)[0]
 
 
-def get_document_for(user, pk, action: Action | str = Action.VIEW) -> Document:
-    """The document, if ``user`` may perform ``action`` on its matter."""
-    return _require(user, action, Document.objects.select_related("matter__client").filter(pk=pk).first())
+def get_matter_with_level_for(
+    user, pk, action: Action | str = Action.VIEW, *, audit_as: str | None = None
+) -> tuple[Matter, GrantLevel]:
+    """:func:`get_matter_for`, with ``user``'s level on the matter: a page that also shows
+    what else they may do there asks the grant tables once."""
+    found = Matter.objects.select_related("client", "responsible_partner").filter(pk=pk).first()
+    return _require(user, action, Matter, pk, found, audit_as)
+
+
+def get_document_for(user, pk, action: Action | str = Action.VIEW, *, audit_as: str | None = None) -> Document:
+    """The document, if ``user`` may perform ``action`` on its matter (``audit_as`` as for matters)."""
+    found = Document.objects.select_related("matter__client").filter(pk=pk).first()
+    return _require(user, action, Document, pk, found, audit_as)[0]

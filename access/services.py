@@ -15,6 +15,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from access.models import EmploymentStatus, GrantLevel, MatterGroupGrant, MatterUserGrant, Role, User, UserSession
+from audit.actions import AuditAction
+from audit.events import record_event
 from matters.models import Matter
 
 # What each role may do in the admin site (Django model permissions, not matter
@@ -86,7 +88,7 @@ def grant_matter_access(
     check_grant(actor=actor, user=user, group=group, reason=reason, expires_at=expires_at)
     permission = Permission.objects.get(content_type__app_label="matters", codename=GrantLevel(level).value)
     model, grantee = (MatterUserGrant, {"user": user}) if user is not None else (MatterGroupGrant, {"group": group})
-    grant, _created = model.objects.select_for_update().update_or_create(
+    grant, created = model.objects.select_for_update().update_or_create(
         content_object=matter,
         **grantee,
         defaults={
@@ -97,12 +99,42 @@ def grant_matter_access(
             "created_at": timezone.now(),
         },
     )
+    _record_grant_event(AuditAction.GRANT_CREATE, grant, actor=actor, matter=matter, replaced=not created)
     return grant
 
 
 @transaction.atomic
-def revoke_matter_access(*, actor: User | None, grant: MatterUserGrant | MatterGroupGrant) -> None:
+def revoke_matter_access(*, actor: User | None, grant: MatterUserGrant | MatterGroupGrant, reason: str = "") -> None:
+    """Remove a grant. ``reason``: why, when the system revokes (recorded; never client data)."""
+    _record_grant_event(AuditAction.GRANT_REVOKE, grant, actor=actor, reason=reason)
     grant.delete()
+
+
+def _record_grant_event(
+    action: AuditAction,
+    grant: MatterUserGrant | MatterGroupGrant,
+    *,
+    actor: User | None,
+    matter: Matter | None = None,
+    reason: str = "",
+    **facts,
+) -> None:
+    """Who got or lost which level on which matter, in the grant's transaction.
+
+    The grant's own free-text reason stays out: it may quote client information.
+    """
+    if isinstance(grant, MatterUserGrant):
+        # Not "username": for an event without an actor, that key names who acted (audit.events).
+        grantee = {"grantee": "user", "user_id": grant.user_id, "user": grant.user.get_username()}
+    else:
+        grantee = {"grantee": "group", "group_id": grant.group_id, "group": grant.group.name}
+    detail = {
+        **grantee,
+        "level": grant.level.value,
+        "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
+        **facts,
+    }
+    record_event(action, target=matter or grant.content_object, actor=actor, reason=reason, detail=detail)
 
 
 def end_sessions(user: User, *, except_key: str | None = None) -> int:
@@ -120,6 +152,10 @@ def reset_second_factor(*, actor: User | None, user: User) -> None:
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     end_sessions(user)
+
+
+# The reason recorded when a departed person's access ends (a code, like the session ends').
+DEPARTED = "departed"
 
 
 def end_access_of_departed_users(now: datetime | None = None) -> dict[str, int]:
@@ -146,7 +182,13 @@ def end_access_of_departed_users(now: datetime | None = None) -> dict[str, int]:
     )
     for user in pending.distinct().iterator():
         with transaction.atomic():
-            grants, _detail = MatterUserGrant.objects.filter(user=user).delete()
+            # One by one, not QuerySet.delete(): each revocation is its own audit event.
+            grants = 0
+            for grant in MatterUserGrant.objects.filter(user=user).select_related(
+                "user", "permission", "content_object__client"
+            ):
+                revoke_matter_access(actor=None, grant=grant, reason=DEPARTED)
+                grants += 1
             teams = list(user.groups.exclude(name__in=Role.values))
             user.groups.remove(*teams)
             sessions = end_sessions(user)

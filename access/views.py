@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -30,6 +31,8 @@ from access.forms import EnrollForm, SignInForm, TokenForm
 from access.middleware import second_factor_not_required
 from access.models import Role, UserSession
 from access.sessions import forget_session, keep_session_after_password_change, rotate_session, start_session
+from audit.actions import AuditAction, Outcome
+from audit.events import record_event, session_ref
 
 _NEW_CODES = "custos_new_backup_codes"
 
@@ -78,8 +81,10 @@ def verify(request: HttpRequest) -> HttpResponse:
         wait = _throttle_wait(devices_for_user(request.user, confirmed=True))
         device = match_token(request.user, form.cleaned_data["token"]) if not wait else None
         if device is not None:
+            password_session = session_ref(request)
             otp_login(request, device)
             rotate_session(request)
+            _record_sign_in(device, password_session=password_session)
             if isinstance(device, StaticDevice):
                 messages.warning(
                     request,
@@ -88,10 +93,36 @@ def verify(request: HttpRequest) -> HttpResponse:
                 )
             return redirect(_next_url(request))
         if wait:
+            _record_second_factor_failure(_CodeRefused.THROTTLED)
             form.add_error("token", _too_many(wait))
         else:
+            _record_second_factor_failure(_CodeRefused.WRONG_CODE)
             form.add_error("token", _("That code is not valid, or it has already been used."))
     return render(request, "access/verify.html", {"form": form, "next": _next_url(request)})
+
+
+class _CodeRefused(StrEnum):
+    """Why a second-factor code was refused (recorded as the event's reason)."""
+
+    WRONG_CODE = "wrong code"
+    THROTTLED = "throttled"
+
+
+def _record_second_factor_failure(reason: _CodeRefused, *, enrolment: bool = False) -> None:
+    record_event(
+        AuditAction.SECOND_FACTOR_FAILED, outcome=Outcome.FAILURE, reason=reason, detail={"enrolment": enrolment}
+    )
+
+
+def _record_sign_in(device, *, password_session: str, enrolment: bool = False) -> None:
+    """Recorded once both factors passed, in the session's final id (rotated just before).
+
+    ``password_session``: the reference of the session the password step opened,
+    so its refused codes can be tied to this sign-in.
+    """
+    method = "backup code" if isinstance(device, StaticDevice) else "authenticator"
+    detail = {"second_factor": method, "enrolment": enrolment, "password_session": password_session}
+    record_event(AuditAction.SIGN_IN, detail=detail)
 
 
 def _throttle_wait(devices) -> int:
@@ -124,14 +155,18 @@ def enroll(request: HttpRequest) -> HttpResponse:
     form = EnrollForm(request.POST or None)
     wait = _throttle_wait([device]) if request.method == "POST" else 0
     if wait and form.is_valid():
+        _record_second_factor_failure(_CodeRefused.THROTTLED, enrolment=True)
         form.add_error("token", _too_many(wait))
     elif request.method == "POST" and form.is_valid():
         codes = otp.confirm_authenticator(user, device, form.cleaned_data["token"])
         if codes is not None:
+            password_session = session_ref(request)
             otp_login(request, device)
             rotate_session(request)
+            _record_sign_in(device, password_session=password_session, enrolment=True)
             request.session[_NEW_CODES] = codes
             return redirect(_with_next("access:backup_codes", _next_url(request)))
+        _record_second_factor_failure(_CodeRefused.WRONG_CODE, enrolment=True)
         form.add_error("token", _("That code does not match. Check the clock on your phone and try the newest code."))
     secret = otp.base32_secret(device)
     context = {
@@ -199,6 +234,8 @@ def new_backup_codes(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_not_required
 def sign_out(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        record_event(AuditAction.SIGN_OUT)
     forget_session(request)
     auth_logout(request)
     messages.success(request, _("You have signed out."))

@@ -8,7 +8,7 @@ Who, from where and in which session come from the request being served
 ``actor=`` or leave it empty for "the system".
 
 Where the row goes depends on the event's kind (audit.actions.Kind):
-- an ACCESS event (a read, a denial, a sign-in) recorded while a view's
+- an ACCESS event (a read, a sign-in) or any refused or failed attempt, recorded while a view's
   transaction is open is kept aside and written when the request ends, outside
   that transaction — so it survives the view failing and rolling back;
 - everything else is one plain INSERT now, in whatever transaction is open:
@@ -87,7 +87,10 @@ def record_event(
     event = build_event(
         action, outcome=outcome, target=target, actor=actor, reason=reason, detail=detail, request=request
     )
-    if scope is not None and kind_of(action) == Kind.ACCESS and connection.in_atomic_block:
+    # A refused or failed attempt is evidence of an attempt, whatever it attempted:
+    # kept aside like a read, so the rollback that follows cannot take it.
+    attempt = kind_of(action) == Kind.ACCESS or outcome != Outcome.SUCCESS
+    if scope is not None and attempt and connection.in_atomic_block:
         scope.pending.append(event)
     else:
         write_events([event])

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from access.models import User
 from access.policy import Action, get_matter_for
+from audit.actions import AuditAction
+from audit.events import record_event
 from matters.models import Classification, Document, Matter
 from matters.uploads import UploadRejected, inspect_upload
 
@@ -54,12 +56,19 @@ def add_document(
     with transaction.atomic():
         # Re-check inside the transaction: the grant may have gone since the form was shown.
         try:
-            matter = get_matter_for(actor, matter.pk, Action.EDIT)
+            matter = get_matter_for(actor, matter.pk, Action.EDIT, audit_as=AuditAction.DOCUMENT_UPLOAD)
         except (Http404, PermissionDenied):
             raise ValidationError(_("Your access to this matter no longer allows adding documents.")) from None
         document.file.save(str(document.id), upload, save=False)
         try:
             document.save()
+            # In the upload's transaction: the event exists exactly when the document does.
+            record_event(
+                AuditAction.DOCUMENT_UPLOAD,
+                target=document,
+                actor=actor,
+                detail={"size": document.size, "content_type": document.content_type},
+            )
         except Exception:
             document.file.delete(save=False)
             raise

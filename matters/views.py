@@ -19,9 +19,11 @@ from access.policy import (
     count_visible_matters,
     get_document_for,
     get_matter_for,
-    level_on,
+    get_matter_with_level_for,
     visible_matters,
 )
+from audit.actions import AuditAction
+from audit.events import fingerprint, record_event
 from matters.forms import DocumentUploadForm, MatterFilterForm
 from matters.services import add_document
 from matters.uploads import exceeds_upload_limit
@@ -53,6 +55,7 @@ def matter_list(request: HttpRequest) -> HttpResponse:
         count=count,
     )
     page = paginator.get_page(request.GET.get("page"))
+    _record_listing(request, form, page)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -65,9 +68,31 @@ def matter_list(request: HttpRequest) -> HttpResponse:
     return render(request, "matters/list.html", context)
 
 
+# Filters whose values are choices of ours (never client data): recorded as chosen.
+_RECORDED_FILTERS = ("status", "classification", "practice_area")
+
+
+def _record_listing(request: HttpRequest, form: MatterFilterForm, page) -> None:
+    """One event per list page: a search when a term was given, else a listing.
+
+    The term itself is never recorded, only its keyed fingerprint and length.
+    """
+    chosen = getattr(form, "cleaned_data", {})
+    detail = {
+        "page": page.number,
+        "results": page.paginator.count,
+        "filters": {name: chosen[name] for name in _RECORDED_FILTERS if chosen.get(name) not in (None, "")},
+    }
+    term = request.GET.get("q", "").strip()
+    if term:
+        record_event(AuditAction.MATTER_SEARCH, detail={**detail, "term": fingerprint(term), "term_length": len(term)})
+    else:
+        record_event(AuditAction.MATTER_LIST, detail=detail)
+
+
 def matter_detail(request: HttpRequest, pk) -> HttpResponse:
-    matter = get_matter_for(request.user, pk, Action.VIEW)
-    level = level_on(request.user, matter)
+    matter, level = get_matter_with_level_for(request.user, pk, Action.VIEW, audit_as=AuditAction.MATTER_VIEW)
+    record_event(AuditAction.MATTER_VIEW, target=matter)
     context = {
         "matter": matter,
         "parties": matter.parties.all(),
@@ -81,7 +106,7 @@ def matter_detail(request: HttpRequest, pk) -> HttpResponse:
 
 
 def document_upload(request: HttpRequest, pk) -> HttpResponse:
-    matter = get_matter_for(request.user, pk, Action.EDIT)
+    matter = get_matter_for(request.user, pk, Action.EDIT, audit_as=AuditAction.DOCUMENT_UPLOAD)
     max_bytes = settings.DOCUMENT_MAX_UPLOAD_BYTES
     if request.method == "POST" and exceeds_upload_limit(request, max_bytes):
         # OversizedUploadMiddleware made sure the file part was never written anywhere.
@@ -119,7 +144,7 @@ def _add_errors(form, exc: ValidationError) -> None:
 
 
 def document_download(request: HttpRequest, pk) -> FileResponse:
-    document = get_document_for(request.user, pk, Action.DOWNLOAD)
+    document = get_document_for(request.user, pk, Action.DOWNLOAD, audit_as=AuditAction.DOCUMENT_DOWNLOAD)
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,
@@ -127,4 +152,5 @@ def document_download(request: HttpRequest, pk) -> FileResponse:
         content_type=document.content_type,
     )
     response["Cache-Control"] = "private, no-store"
+    record_event(AuditAction.DOCUMENT_DOWNLOAD, target=document)
     return response

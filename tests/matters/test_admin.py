@@ -94,7 +94,7 @@ def test_non_staff_with_both_factors_are_kept_out(charlie, dana, login):
         assert "Users, roles, grants and jobs" not in visible_text(followed)  # the admin index's title
 
 
-def test_the_admin_login_page_sends_everyone_to_our_sign_in(client):
+def test_the_admin_login_page_sends_everyone_to_our_sign_in(client, db):
     response = client.get(reverse("admin:login"), {"next": "/admin/access/user/"}, follow=True)
 
     assert response.status_code == 200

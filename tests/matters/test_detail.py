@@ -202,4 +202,6 @@ def test_the_matter_page_runs_a_constant_number_of_queries(matter, alice, login)
         PartyFactory(matter=matter)
         make_document(matter, title=f"Exhibit {n}", uploader=alice)
         grant(UserFactory(), matter)
-    assert queries() == small <= 12
+    # The page's reads, plus the view's transaction (a savepoint and its release in
+    # a test) and the audit event's INSERT: the count must not grow with the matter.
+    assert queries() == small <= 13
