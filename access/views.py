@@ -27,6 +27,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from access import otp, services
+from audit.permissions import is_reviewer
 from access.forms import EnrollForm, SignInForm, TokenForm
 from access.middleware import second_factor_not_required
 from access.models import Role, UserSession
@@ -246,6 +247,8 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.has_role(Role.LAWYER) or user.has_role(Role.PARTNER) or user.has_role(Role.VENDOR):
         return redirect("matters:list")
+    if user.has_role(Role.SECURITY_OFFICER) and is_reviewer(user):
+        return redirect("audit:events")
     return render(request, "access/home.html")
 
 

@@ -143,6 +143,15 @@ def _add_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
+def document_detail(request: HttpRequest, pk) -> HttpResponse:
+    """The document's page: what it is, who added it, and its fingerprint — opened, and recorded, as a view."""
+    document = get_document_for(request.user, pk, Action.VIEW, audit_as=AuditAction.DOCUMENT_VIEW)
+    record_event(AuditAction.DOCUMENT_VIEW, target=document)
+    download = can(request.user, Action.DOWNLOAD, document)
+    context = {"document": document, "matter": document.matter, "can_download": download.allowed, "refusal": download}
+    return render(request, "matters/document.html", context)
+
+
 def document_download(request: HttpRequest, pk) -> FileResponse:
     document = get_document_for(request.user, pk, Action.DOWNLOAD, audit_as=AuditAction.DOCUMENT_DOWNLOAD)
     response = FileResponse(

@@ -120,6 +120,7 @@ REGISTRY: dict[str, Entry] = {
     "matters:detail": Entry(NOT_FOUND, lambda w: {"pk": w.matter.pk}, 200),
     "matters:document_upload": Entry(NOT_FOUND, lambda w: {"pk": w.matter.pk}, 200),
     "matters:document_download": Entry(NOT_FOUND, lambda w: {"pk": w.document.pk}, 200),
+    "matters:document_detail": Entry(NOT_FOUND, lambda w: {"pk": w.document.pk}, 200),
     # --- the audit review: the security officer only ---------------------------------------
     "audit:event_detail": Entry(REVIEWER_ONLY, lambda w: {"pk": w.audit_event.pk}, 200),
     "audit:person_timeline": Entry(REVIEWER_ONLY, lambda w: {"user_id": w.alice.pk}, 200),
