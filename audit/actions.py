@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Kind(StrEnum):
@@ -25,7 +26,7 @@ class Kind(StrEnum):
 
 
 class AuditAction(models.TextChoices):
-    SIGN_IN = "auth.sign_in", _("Signed in")
+    SIGN_IN = "auth.sign_in", pgettext_lazy("audit action", "Signed in")
     SIGN_IN_FAILED = "auth.sign_in_failed", _("Sign-in failed")
     SECOND_FACTOR_FAILED = "auth.second_factor_failed", _("Second factor failed")
     LOCKED_OUT = "auth.locked_out", _("Locked out")
