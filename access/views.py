@@ -27,13 +27,13 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from access import otp, services
-from audit.permissions import is_reviewer
 from access.forms import EnrollForm, SignInForm, TokenForm
 from access.middleware import second_factor_not_required
 from access.models import Role, UserSession
 from access.sessions import forget_session, keep_session_after_password_change, rotate_session, start_session
 from audit.actions import AuditAction, Outcome
 from audit.events import record_event, session_ref
+from audit.permissions import is_reviewer
 
 _NEW_CODES = "custos_new_backup_codes"
 

@@ -195,7 +195,7 @@ def _str_or_none(value) -> str | None:
     return None if value is None else str(value)
 
 
-class request_scope:  # noqa: N801  (used like a function: ``with request_scope(request):``)
+class request_scope:
     """Makes ``request`` the one events are attributed to, and writes the events
     kept aside for it when the block ends (after the view's transaction)."""
 

@@ -135,6 +135,7 @@ def _check_checkpoint(walk: _Walk, seq, head_hash, signed_at, key_name, signatur
         walk.add("checkpoint_mismatch", seq, checkpoint=seq)
 
 
+_UUID_COLUMNS = ("client_id", "matter_id", "document_id")
 _COLUMNS = ("occurred_at", "action", "outcome", "actor_id", "session_ref", "ip_address", "client_id", "matter_id",
             "document_id")  # fmt: skip
 
@@ -152,14 +153,15 @@ class _Seen:
 
 
 def _walk_chain(walk: _Walk, wanted: set[int]) -> None:
-    columns = ", ".join(f"e.{name}" for name in _COLUMNS)
+    # UUIDs as text: compared with the record's text as they are, not parsed on both sides.
+    columns = ", ".join(f"CAST(e.{name} AS text)" if name in _UUID_COLUMNS else f"e.{name}" for name in _COLUMNS)
     sql = f"SELECT l.seq, l.hash, l.event_id, e.id, e.payload, {columns} FROM audit_link l "  # noqa: S608 — our own column names
     sql += "LEFT JOIN audit_event e ON e.id = l.event_id ORDER BY l.seq"
     expected_seq = 1
     previous = GENESIS  # the hash the next record should follow from: the previous link's, as stored
     recent: deque[_Seen] = deque(maxlen=WINDOW)
     previous_event = 0
-    cursor = connection.chunked_cursor()
+    cursor = _streaming_cursor()
     try:
         cursor.execute(sql)
         while rows := cursor.fetchmany(CHUNK):
@@ -242,9 +244,21 @@ def _recode(walk: _Walk, seen: _Seen, code: str) -> None:
             finding["code"] = code
 
 
+def _streaming_cursor():
+    """A server-side cursor; on PostgreSQL a binary one, so bytea and timestamps arrive as
+    stored rather than as text to decode (about a quarter of the walk's time otherwise)."""
+    if connection.vendor == "postgresql":
+        from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+        if is_psycopg3:
+            connection.ensure_connection()
+            return connection.connection.cursor(name="audit_verification", binary=True)
+    return connection.chunked_cursor()
+
+
 def _fields_agree(payload: bytes, columns) -> bool:
     try:
-        record = json.loads(payload)
+        record = json.loads(payload.decode())
         occurred_at, action, outcome, actor_id, session, ip, client_id, matter_id, document_id = columns
         if isinstance(occurred_at, str):  # SQLite hands back text
             occurred_at = datetime.datetime.fromisoformat(occurred_at)
@@ -285,6 +299,8 @@ def _ip_key(address) -> str | None:
 def _same_uuid(text, value) -> bool:
     if text is None or value is None:
         return text is None and value is None
+    if text == value:  # the column read as text equals the record's: the usual case, no parsing
+        return True
     return uuid.UUID(text) == (value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 

@@ -268,6 +268,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 MATTERS_PAGE_SIZE = env_int("MATTERS_PAGE_SIZE", 25, minimum=5)
 
+
 # --- Audit trail ----------------------------------------------------------------------
 def _audit_signing_key() -> str:
     key = env_secret("AUDIT_SIGNING_KEY")
@@ -363,6 +364,7 @@ SITE_URL = env_str("SITE_URL").rstrip("/")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "custos@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+
 def _siem_handlers() -> list[str]:
     return [name for name, on in (("siem_file", AUDIT_SIEM_FILE), ("siem_syslog", AUDIT_SIEM_SYSLOG)) if on] or [
         "siem_none"
@@ -387,10 +389,28 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         # The SIEM feed: the message is the event's canonical JSON, alone on its line.
         "siem_none": {"class": "logging.NullHandler"},
-        **({"siem_file": {"class": "logging.handlers.WatchedFileHandler", "filename": AUDIT_SIEM_FILE,
-                          "formatter": "bare"}} if AUDIT_SIEM_FILE else {}),
-        **({"siem_syslog": {"class": "logging.handlers.SysLogHandler", "address": _syslog_address(),
-                            "formatter": "bare"}} if AUDIT_SIEM_SYSLOG else {}),
+        **(
+            {
+                "siem_file": {
+                    "class": "logging.handlers.WatchedFileHandler",
+                    "filename": AUDIT_SIEM_FILE,
+                    "formatter": "bare",
+                }
+            }
+            if AUDIT_SIEM_FILE
+            else {}
+        ),
+        **(
+            {
+                "siem_syslog": {
+                    "class": "logging.handlers.SysLogHandler",
+                    "address": _syslog_address(),
+                    "formatter": "bare",
+                }
+            }
+            if AUDIT_SIEM_SYSLOG
+            else {}
+        ),
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
