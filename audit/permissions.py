@@ -10,6 +10,9 @@ import functools
 
 from django.conf import settings
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from audit.actions import AuditAction, Outcome
 
 
 def is_reviewer(user) -> bool:
@@ -23,12 +26,21 @@ def is_reviewer(user) -> bool:
     return user.groups.filter(name=settings.AUDIT_REVIEWER_GROUP).exists()
 
 
+_NOT_A_REVIEWER = _("Only the security officer reviews the audit trail.")
+
+
 def reviewer_required(view):
     """404 for anyone but the security officer."""
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if not is_reviewer(request.user):
+            # Someone reaching for the audit trail who may not read it is itself worth knowing.
+            from audit.events import record_event
+
+            record_event(
+                AuditAction.AUDIT_VIEW, outcome=Outcome.DENIED, reason=_NOT_A_REVIEWER, detail={"path": request.path}
+            )
             raise Http404
         return view(request, *args, **kwargs)
 

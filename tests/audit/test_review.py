@@ -371,7 +371,9 @@ def test_everyone_but_the_security_officer_gets_404_on_every_audit_page(client, 
     assert client.post(reverse("audit:verify")).status_code == 404
     assert client.get(reverse("audit:verify")).status_code == 404
     assert client.get(reverse("audit:export"), {"format": "csv"}).status_code == 404
-    assert not AuditEvent.objects.filter(action__startswith="audit.").exists()
+    # Nothing was exported, verified or reviewed: each attempt is on record as refused.
+    attempts = AuditEvent.objects.filter(action__startswith="audit.")
+    assert set(attempts.values_list("action", "outcome")) == {(AuditAction.AUDIT_VIEW, "denied")}
 
 
 def test_a_security_officer_without_her_second_factor_is_not_let_in(client, dana):
@@ -386,3 +388,11 @@ def test_the_review_screen_speaks_chinese(client, dana, seeded):
     assert 'lang="zh-hans"' in response.content.decode()
     response = client.get(reverse("audit:chain"), headers={"accept-language": "zh-hans"})
     assert response.status_code == 200
+
+
+def test_a_lawyer_reaching_for_the_audit_trail_is_refused_and_that_is_recorded(client, charlie):
+    assert signed_in(client, charlie).get(reverse("audit:events")).status_code == 404
+    refusal = AuditEvent.objects.filter(action=AuditAction.AUDIT_VIEW, actor=charlie).get()
+    assert refusal.outcome == "denied"
+    assert refusal.record["reason"] == "Only the security officer reviews the audit trail."
+    assert refusal.record["detail"] == {"path": reverse("audit:events")}
