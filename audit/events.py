@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime
+import functools
 import hashlib
 import ipaddress
 import json
@@ -152,13 +153,37 @@ def write_events(events: Iterable[AuditEvent]) -> None:
     events = list(events)
     if not events:
         return
-    if len(events) == 1:
-        events[0].save(force_insert=True)
+    if connection.features.can_return_rows_from_bulk_insert:
+        _insert(events)
     else:
         AuditEvent.objects.bulk_create(events)
     if siem_logger.isEnabledFor(logging.INFO):
         for event in events:
             siem_logger.info(bytes(event.payload).decode())
+
+
+@functools.cache
+def _insert_columns() -> tuple:
+    return tuple(field for field in AuditEvent._meta.concrete_fields if field.name not in ("id", "recorded_at"))
+
+
+def _insert(events: list[AuditEvent]) -> None:
+    """One plain INSERT … RETURNING id, built here rather than by ``Model.save()``:
+    this is on every request's path, and save()'s machinery cost more than the
+    statement (0.3 ms of 1.2 ms measured; bench/README.md, Audit)."""
+    fields = _insert_columns()
+    quote = connection.ops.quote_name
+    row = f"({', '.join(['%s'] * len(fields))})"
+    sql = (
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * len(events))} RETURNING {quote('id')}"
+    )  # only our own table and column names are formatted in; every value is a parameter
+    params = [field.get_db_prep_save(getattr(event, field.attname), connection) for event in events for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
+            event.pk = pk
+            event._state.adding = False
 
 
 def fingerprint(text: str) -> str:

@@ -52,6 +52,7 @@ class AuditEvent(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # audit_event_actor (actor, -id) serves every lookup; a second index only slows inserts
         related_name="+",
     )
     session_ref = models.CharField(_("session"), max_length=16, blank=True)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import queue
+import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -155,6 +157,9 @@ class _Seen:
 def _walk_chain(walk: _Walk, wanted: set[int]) -> None:
     # UUIDs as text: compared with the record's text as they are, not parsed on both sides.
     columns = ", ".join(f"CAST(e.{name} AS text)" if name in _UUID_COLUMNS else f"e.{name}" for name in _COLUMNS)
+    if connection.vendor == "postgresql":
+        # The address as PostgreSQL prints it (as psycopg would read it), without building an object per row.
+        columns = columns.replace("e.ip_address", "abbrev(e.ip_address)")
     sql = f"SELECT l.seq, l.hash, l.event_id, e.id, e.payload, {columns} FROM audit_link l "  # noqa: S608 — our own column names
     sql += "LEFT JOIN audit_event e ON e.id = l.event_id ORDER BY l.seq"
     expected_seq = 1
@@ -164,7 +169,7 @@ def _walk_chain(walk: _Walk, wanted: set[int]) -> None:
     cursor = _streaming_cursor()
     try:
         cursor.execute(sql)
-        while rows := cursor.fetchmany(CHUNK):
+        for rows in _chunks(cursor):
             for seq, stored_hash, event_ref, event_id, payload, *columns in rows:
                 stored_hash = bytes(stored_hash)
                 walk.records += 1
@@ -254,6 +259,46 @@ def _streaming_cursor():
             connection.ensure_connection()
             return connection.connection.cursor(name="audit_verification", binary=True)
     return connection.chunked_cursor()
+
+
+def _chunks(cursor):
+    """The rows, a chunk at a time. On PostgreSQL a thread fetches the next chunk while
+    this one is checked, so the database's share of the walk overlaps ours (the walk took
+    about 40% longer without it; bench/README.md, Audit). It makes no other query meanwhile."""
+    if connection.vendor != "postgresql":
+        while rows := cursor.fetchmany(CHUNK):
+            yield rows
+        return
+    ahead: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item) -> bool:
+        """Hand ``item`` to the walk; False once the walk has stopped taking."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            while offer(rows := cursor.fetchmany(CHUNK)) and rows:  # the last chunk offered is empty: the end
+                pass
+        except Exception as exc:  # handed to the walk, which raises it
+            offer(exc)
+
+    fetcher = threading.Thread(target=fetch, name="audit-verification-fetch", daemon=True)
+    fetcher.start()
+    try:
+        while rows := ahead.get():
+            if isinstance(rows, Exception):
+                raise rows
+            yield rows
+    finally:
+        stop.set()
+        fetcher.join()
 
 
 def _fields_agree(payload: bytes, columns) -> bool:

@@ -414,7 +414,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        "custos.audit.siem": {"handlers": _siem_handlers(), "level": "INFO", "propagate": False},
+        # Below INFO without a feed, so no record is even built for each event.
+        "custos.audit.siem": {
+            "handlers": _siem_handlers(),
+            "level": "INFO" if AUDIT_SIEM_FILE or AUDIT_SIEM_SYSLOG else "WARNING",
+            "propagate": False,
+        },
         # Request bodies never reach a log; 4xx lines carry only the path.
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},

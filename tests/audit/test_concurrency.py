@@ -69,7 +69,7 @@ class Inside:
     def __init__(self, monkeypatch):
         self.now = self.most = self.batches = 0
         self.mutex = threading.Lock()
-        take, write = chain._take_sequencer_lock, AuditLink.objects.bulk_create
+        take, write = chain._take_sequencer_lock, chain._insert_links
 
         def taking():
             taken = take()
@@ -89,7 +89,7 @@ class Inside:
                     self.now -= 1
 
         monkeypatch.setattr(chain, "_take_sequencer_lock", taking)
-        monkeypatch.setattr(AuditLink.objects, "bulk_create", writing)
+        monkeypatch.setattr(chain, "_insert_links", writing)
 
 
 def test_eight_writers_and_three_sequencers_give_one_gapless_chain(settings, monkeypatch):
@@ -163,7 +163,7 @@ def test_a_sequencer_finds_the_lock_taken_and_chains_nothing():
 def test_a_sequencer_at_work_keeps_the_next_one_out(monkeypatch):
     record(5)
     inside, release = threading.Event(), threading.Event()
-    write = AuditLink.objects.bulk_create
+    write = chain._insert_links
     worker: list[threading.Thread] = []
 
     def slow_write(links, *args, **kwargs):
@@ -172,7 +172,7 @@ def test_a_sequencer_at_work_keeps_the_next_one_out(monkeypatch):
             release.wait(10)
         return write(links, *args, **kwargs)
 
-    monkeypatch.setattr(AuditLink.objects, "bulk_create", slow_write)
+    monkeypatch.setattr(chain, "_insert_links", slow_write)
     outcome: list[chain.ChainResult] = []
     threads = Threads()
     worker.append(threads.start(lambda: outcome.append(chain_pending_events())))
@@ -193,7 +193,7 @@ def test_a_failed_batch_releases_the_lock(monkeypatch):
     def failing(links, *args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(AuditLink.objects, "bulk_create", failing)
+    monkeypatch.setattr(chain, "_insert_links", failing)
     with pytest.raises(RuntimeError):
         chain_pending_events()
     monkeypatch.undo()

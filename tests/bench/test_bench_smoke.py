@@ -13,6 +13,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant
+from bench.audit import TARGETS as AUDIT_TARGETS
+from bench.audit import AuditPlan, run_audit_benchmark
 from bench.generate import BenchSetupError, Plan, fill, postgres_config
 from bench.run import run_benchmark
 from matters.models import Matter
@@ -89,3 +91,55 @@ def test_the_generator_refuses_a_database_that_already_holds_matters(tiny_firm):
 def test_sqlite_is_refused_with_a_reason():
     with pytest.raises(BenchSetupError, match="needs PostgreSQL"):
         postgres_config("sqlite:///var/custos.sqlite3")
+
+
+# --- The audit benchmark (bench/audit.py) -----------------------------------------------
+
+AUDIT_MEASUREMENTS = {
+    "generate",
+    "chain.initial",
+    "verify",
+    "read.person",
+    "read.matter",
+    "request",
+    "request.cost",
+    "ingest",
+    "sequencer.batch_100",
+    "sequencer.batch_500",
+    "sequencer",
+    "lag",
+}
+
+
+# Writer threads and the sequencer commit on their own connections; ids start at 1, as in
+# the benchmark's fresh database (else the sequencer waits out the grace for a gap below them).
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
+def test_the_audit_benchmark_measures_everything_and_writes_its_json(tmp_path, settings):
+    settings.AUDIT_GAP_GRACE_SECONDS = 1
+    plan = AuditPlan.tiny()
+    result = run_audit_benchmark(plan=plan, output_dir=tmp_path, log=lambda line: None)
+
+    measured = result["measurements"]
+    assert set(measured) == AUDIT_MEASUREMENTS
+    # The generated records are the shape record_event writes: the whole trail verifies.
+    assert (measured["verify"]["status"], measured["verify"]["problems"]) == ("passed", 0), measured["verify"]
+    assert measured["chain.initial"]["events"] >= plan.events
+    for name in ("read.person", "read.matter"):
+        assert measured[name]["n"] == plan.read_picks
+    # Auditing on writes the page's event; off writes none — else the comparison measures nothing.
+    request = measured["request"]
+    assert request["events_per_request"]["a"] >= 1
+    assert request["events_per_request"]["b"] == 0
+    assert request["request.audited"]["n"] == request["request.unaudited"]["n"] == plan.request_pairs
+    assert measured["ingest"]["events"] > 0
+    assert measured["ingest"]["writers"] == plan.writers
+    for batch in plan.batch_sizes:
+        assert measured[f"sequencer.batch_{batch}"]["events"] == plan.backlog
+    assert measured["lag"]["unchained_after"] == 0
+    assert measured["lag"]["lag"]["n"] == measured["lag"]["writers"]["events"]
+    assert [target["measurement"] for target in result["targets"]] == [target[1] for target in AUDIT_TARGETS]
+    assert "audit_event" in result["explain"]["read.person"]
+
+    written = json.loads(Path(result["json_path"]).read_text(encoding="utf-8"))
+    assert Path(result["json_path"]).parent == tmp_path
+    assert written["targets"] == result["targets"]
