@@ -33,7 +33,7 @@ from audit.events import record_event
 from audit.forms import EventFilterForm, VerifyForm
 from audit.models import AuditCheckpoint, AuditEvent, AuditVerification, VerificationStatus
 from audit.permissions import reviewer_required
-from audit.selectors import events_for_review, keyset_page, link_of
+from audit.selectors import EventRow, events_for_review, keyset_page, link_of
 from audit.tasks import verify_audit_trail_task
 from audit.verification import describe
 
@@ -136,8 +136,8 @@ def _safe_record(event: AuditEvent) -> dict:
     return record if isinstance(record, dict) else {}
 
 
-def _row(event: AuditEvent) -> dict:
-    record = _safe_record(event)
+def _row(event: EventRow) -> dict:
+    record = event.record
     return {
         "event": event,
         "record": record,
