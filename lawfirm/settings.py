@@ -360,7 +360,7 @@ EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # The address people reach Custos at, e.g. https://custos.example.com: makes the
 # links in alert e-mails absolute (they are relative without it).
-SITE_URL = env_str("SITE_URL").rstrip("/")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if DEMO else "").rstrip("/")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "custos@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
