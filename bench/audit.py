@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from bench.generate import BenchSetupError, database_url, prepare
-from bench.run import RESULTS_DIR, percentile, summarise
+from bench.run import RESULTS_DIR, percentile, summarise, write_json
 
 DEFAULT_DATABASE = "custos_bench_audit"
 ACTOR_PREFIX = "audit-bench-"
@@ -828,13 +828,6 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write_json(result: dict, output_dir: Path) -> Path:
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / f"audit-{datetime.datetime.now(datetime.UTC):%Y%m%d-%H%M%S}.json"
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    return path
-
-
 def run_audit_benchmark(
     *,
     plan: AuditPlan | None = None,
@@ -881,7 +874,7 @@ def run_audit_benchmark(
         "explain": plans,
     }
     log(format_report(result))
-    path = write_json(result, output_dir)
+    path = write_json(result, output_dir, name="audit")
     result["json_path"] = str(path)
     log(f"\nResults written to {path}")
     return result

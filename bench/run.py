@@ -466,9 +466,10 @@ def format_plans(plans: dict[str, list[dict]], names=("custos.list.typical", "cu
     return "\n".join(lines)
 
 
-def write_json(result: dict, output_dir: Path) -> Path:
+def write_json(result: dict, output_dir: Path, name: str = "matter-list") -> Path:
+    """The result as ``<name>-<UTC time>.json`` in ``output_dir`` (each benchmark names its own)."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / f"matter-list-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
+    path = output_dir / f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     return path
 
