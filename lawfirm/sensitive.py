@@ -1,11 +1,14 @@
 """The one declaration of which fields hold client information, and which models keep a history.
 
 ``SENSITIVE_FIELDS`` is read by everything that must treat client information
-differently: the model change history masks these fields (``audit.history``),
-and the vault (issue 4) encrypts the same fields at rest from this same list,
-so a field cannot be encrypted but logged in clear, or the other way round.
-Adding a field here is the whole change; ``tests/audit/test_history.py`` fails
-if a name here no longer exists on its model, so a rename cannot silently
+differently: the model change history masks these fields (``audit.history``).
+Encrypted fields (``vault.fields``) add themselves here as their model is
+defined, so declaring a field encrypted is also what masks it: a field cannot
+be encrypted but logged in clear. The entries written below are the sensitive
+fields that are *not* encrypted columns: the document file (the vault encrypts
+its content, not its name) and a grant's reason (an administrative note, kept
+in clear so the admin can show it, but never logged). ``tests/audit/test_history.py``
+fails if a name here no longer exists on its model, so a rename cannot silently
 un-mask it.
 
 Pure data: nothing here imports a model (the declaration is read while apps load).
@@ -17,15 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SENSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
-    # A client's code is the safe label used in logs and events; its name is not.
-    "matters.client": ("name",),
-    "matters.matter": ("title", "description"),
-    "matters.party": ("name",),
+    # A client's code is the safe label used in logs and events; its name is encrypted.
     # ``file``: the stored name is ``<matter id>/<document id>`` (matters.models._document_path),
     # but before the row is saved the field holds the upload under the client's own file
     # name, which is what a pre-save diff would see; and its content is client information
     # (the vault encrypts the content, not the name).
-    "matters.document": ("title", "original_name", "file"),
+    "matters.document": ("file",),
     # A grant's reason is free text typed by whoever grants ("covering the Zhang merger
     # while Bob is away") and so may name the client or the deal.
     "access.matterusergrant": ("reason",),
@@ -61,6 +61,13 @@ TRACKED_MODELS: dict[str, History] = {
     "audit.detectionsettings": History(exclude=("updated_at",)),
     "audit.alert": History(exclude=("updated_at",)),
 }
+
+
+def declare_sensitive(label: str, field_name: str) -> None:
+    """Add a field to the registry (called by each encrypted field as its model is built)."""
+    label = label.lower()
+    if field_name not in SENSITIVE_FIELDS.get(label, ()):
+        SENSITIVE_FIELDS[label] = (*SENSITIVE_FIELDS.get(label, ()), field_name)
 
 
 def sensitive_fields(label: str) -> tuple[str, ...]:

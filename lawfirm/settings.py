@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "csp",
     "auditlog",
     "audit",
+    "vault",
     "access",
     "matters",
     "jobs",
@@ -299,6 +300,47 @@ AUDIT_REVIEWER_GROUP = "security_officer"
 AUDIT_SIEM_FILE = env_str("AUDIT_SIEM_FILE")
 AUDIT_SIEM_SYSLOG = env_str("AUDIT_SIEM_SYSLOG")  # "/dev/log" or "host:port" (UDP)
 
+
+# --- Vault: encryption at rest (docs/keys.md) --------------------------------------------
+def _generated_secret(name: str, make) -> str:
+    """The demo keeps generated keys in var/; the test profile puts them in the environment
+    so that the processes a test starts (a Celery worker) read the same data."""
+    import os
+
+    if TESTING:
+        return os.environ.setdefault(name, make())
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / name.lower()
+    if not path.exists():
+        path.write_text(make(), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _vault_secret(name: str) -> str:
+    value = env_secret(name)
+    if value or PRODUCTION:
+        return value  # production without one: vault.E001 refuses to start
+    from vault.keys import new_blind_index_key_text, new_kek_text
+
+    return _generated_secret(name, new_kek_text if name == "VAULT_KEKS" else new_blind_index_key_text)
+
+
+# Key-encryption keys, versioned: "1:<base64 of 32 bytes>,2:<…>". The highest version wraps
+# new data keys; older ones only unwrap until `manage.py rotate_kek` has rewrapped everything.
+VAULT_KEKS = _vault_secret("VAULT_KEKS")
+# The HMAC key of the blind indexes (exact-match search on encrypted names and ID numbers).
+# Never rotated casually: every index would have to be recomputed (docs/keys.md).
+VAULT_BLIND_INDEX_KEY = _vault_secret("VAULT_BLIND_INDEX_KEY")
+VAULT_KEY_PROVIDER = env_str("VAULT_KEY_PROVIDER", "vault.keys.EnvironmentKeyProvider")
+# Unwrapped data keys kept per process, and for how long before their state is read again
+# (a key destroyed or rotated elsewhere stops being used here within this many seconds).
+VAULT_KEY_CACHE_SIZE = env_int("VAULT_KEY_CACHE_SIZE", 1024, minimum=1)
+VAULT_KEY_CACHE_SECONDS = env_int("VAULT_KEY_CACHE_SECONDS", 60, minimum=1)
+# Documents are encrypted in segments of this many KiB (at most 1024).
+VAULT_SEGMENT_KIB = env_int("VAULT_SEGMENT_KIB", 1024, minimum=4)
+VAULT_ROTATION_BATCH = env_int("VAULT_ROTATION_BATCH", 500, minimum=1)
+
 # Model change history (django-auditlog): only the models audit.history registers,
 # sensitive fields (lawfirm/sensitive.py) masked whole — auditlog's own mask leaves half visible.
 AUDITLOG_MASK_CALLABLE = "audit.history.mask"
@@ -345,6 +387,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "jobs.tasks.run_periodic_job",
         "schedule": crontab(),  # every minute
         "args": ("audit.detect",),
+    },
+    # Picks up a KEK rewrap or a client key rotation that was interrupted, and finishes it.
+    "resume-key-rotations": {
+        "task": "jobs.tasks.run_periodic_job",
+        "schedule": crontab(minute="*/5"),
+        "args": ("vault.resume_rotations",),
     },
 }
 

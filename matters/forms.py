@@ -4,17 +4,38 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from matters.models import Classification, Matter, MatterStatus, PracticeArea
+from matters.models import Classification, Matter, MatterStatus, Party, PracticeArea
 from matters.uploads import KINDS, allowed_extensions
+from vault.blind import blind_index
 
 _UNKNOWN = {"invalid_choice": _("“%(value)s” is not one of the choices; it was left out.")}
+
+
+def search_q(term: str) -> Q:
+    """Matters whose number contains ``term``, or whose client or a party has it as full name or ID number.
+
+    Names and identifiers are encrypted, so they match exactly (after the blind
+    index's normalization: case, width and spacing do not matter), never in part.
+    """
+    name, identifier = blind_index(term, "name"), blind_index(term, "identifier")
+    q = Q(number__icontains=term)
+    if name:
+        q |= Q(client__name_index=name) | Q(pk__in=Party.objects.filter(name_index=name).values("matter_id"))
+    if identifier:
+        q |= Q(client__id_number_index=identifier) | Q(
+            pk__in=Party.objects.filter(id_number_index=identifier).values("matter_id")
+        )
+    return q
 
 
 class MatterFilterForm(forms.Form):
     """The list's search box and filters; an unknown value is named, not ignored silently."""
 
     q = forms.CharField(
-        label=_("Search"), required=False, max_length=100, help_text=_("Matter number, title or client name")
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        help_text=_("Part of a matter number, or a client's or party's full name or ID number"),
     )
     status = forms.ChoiceField(
         label=_("Status"),
@@ -42,8 +63,7 @@ class MatterFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         q = Q()
         if data.get("q"):
-            term = data["q"].strip()
-            q &= Q(number__icontains=term) | Q(title__icontains=term) | Q(client__name__icontains=term)
+            q &= search_q(data["q"].strip())
         for field in ("status", "classification", "practice_area"):
             if data.get(field) not in (None, ""):
                 q &= Q(**{field: data[field]})

@@ -17,6 +17,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vault.fields import BlindIndexField, EncryptedCharField, EncryptedTextField
+from vault.files import EncryptedFileField
+
 
 class Classification(models.IntegerChoices):
     """Commercial classification (not state-secret terms: see NOTES.md).
@@ -52,14 +55,47 @@ class ClientKind(models.TextChoices):
     INDIVIDUAL = "individual", _("Individual")
 
 
+class IdentifierType(models.TextChoices):
+    NONE = "", _("None recorded")
+    ID_CARD = "id_card", _("Resident ID card")
+    PASSPORT = "passport", _("Passport")
+    USCC = "uscc", _("Unified social credit code")
+    OTHER = "other", _("Other identifier")
+
+
 class Client(models.Model):
-    """A person or organization the firm acts for."""
+    """A person or organization the firm acts for.
+
+    Its name, identifier, contact details and legal-hold reason are encrypted
+    under the client's own data key (vault), so destroying that key when the
+    retention period has ended destroys them everywhere. Its code is the
+    label used wherever a client must be named without being revealed.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.CharField(_("client code"), max_length=20, unique=True)
-    name = models.CharField(_("name"), max_length=200)
+    name = EncryptedCharField(_("name"), max_length=200)
+    name_index = BlindIndexField(of="name")
     kind = models.CharField(_("kind"), max_length=16, choices=ClientKind, default=ClientKind.ORGANIZATION)
+    id_type = models.CharField(_("identifier type"), max_length=16, choices=IdentifierType, blank=True, default="")
+    id_number = EncryptedCharField(_("identifier"), max_length=64, blank=True)
+    id_number_index = BlindIndexField(of="id_number", kind="identifier")
+    contact_name = EncryptedCharField(_("contact person"), max_length=200, blank=True)
+    contact_email = EncryptedCharField(_("contact e-mail"), max_length=254, blank=True)
+    contact_phone = EncryptedCharField(_("contact telephone"), max_length=64, blank=True)
+    address = EncryptedTextField(_("address"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Retention and legal hold: when the client's records may be destroyed, and what stops it.
+    retention_until = models.DateField(_("retain until"), null=True, blank=True)
+    legal_hold = models.BooleanField(_("legal hold"), default=False)
+    legal_hold_reason = EncryptedTextField(_("legal hold reason"), blank=True)
+    legal_hold_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    legal_hold_changed_at = models.DateTimeField(_("legal hold changed at"), null=True, blank=True)
+    shredded_at = models.DateTimeField(_("keys destroyed at"), null=True, blank=True)
+
+    vault_owner = "pk"
 
     class Meta:
         verbose_name = _("client")
@@ -79,8 +115,9 @@ class Matter(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.CharField(_("matter number"), max_length=32, unique=True)
-    title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    title = EncryptedCharField(_("title"), max_length=200)
+    description = EncryptedTextField(_("description"), blank=True)
+    notes = EncryptedTextField(_("notes"), blank=True)
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="matters")
     practice_area = models.CharField(_("practice area"), max_length=32, choices=PracticeArea)
     responsible_partner = models.ForeignKey(
@@ -97,6 +134,8 @@ class Matter(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=MatterStatus, default=MatterStatus.OPEN)
     opened_on = models.DateField(_("opened on"), default=timezone.localdate)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
+
+    vault_owner = "client_id"
 
     class Meta:
         verbose_name = _("matter")
@@ -142,13 +181,19 @@ class Party(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     matter = models.ForeignKey(Matter, verbose_name=_("matter"), on_delete=models.CASCADE, related_name="parties")
-    name = models.CharField(_("name"), max_length=200)
+    name = EncryptedCharField(_("name"), max_length=200)
+    name_index = BlindIndexField(of="name")
     role = models.CharField(_("role"), max_length=16, choices=PartyRole)
+    id_type = models.CharField(_("identifier type"), max_length=16, choices=IdentifierType, blank=True, default="")
+    id_number = EncryptedCharField(_("identifier"), max_length=64, blank=True)
+    id_number_index = BlindIndexField(of="id_number", kind="identifier")
+
+    vault_owner = "matter__client_id"
 
     class Meta:
         verbose_name = _("party")
         verbose_name_plural = _("parties")
-        ordering = ["role", "name"]
+        ordering = ["role", "id"]  # names are encrypted: the database cannot sort by them
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} ({self.matter})"
@@ -168,9 +213,9 @@ class Document(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     matter = models.ForeignKey(Matter, verbose_name=_("matter"), on_delete=models.CASCADE, related_name="documents")
-    title = models.CharField(_("title"), max_length=200)
-    file = models.FileField(_("file"), storage=_document_storage, upload_to=_document_path, max_length=200)
-    original_name = models.CharField(_("file name"), max_length=255)
+    title = EncryptedCharField(_("title"), max_length=200)
+    file = EncryptedFileField(_("file"), storage=_document_storage, upload_to=_document_path, max_length=200)
+    original_name = EncryptedCharField(_("file name"), max_length=255)
     classification = models.PositiveSmallIntegerField(_("classification"), choices=Classification)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -181,8 +226,12 @@ class Document(models.Model):
     )
     size = models.PositiveBigIntegerField(_("size"))
     content_type = models.CharField(_("content type"), max_length=100)
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # Encrypted too: a clear hash would let anyone holding a copy of a file confirm the
+    # firm had it, even after the client's key is destroyed.
+    sha256 = EncryptedCharField(_("SHA-256"), max_length=64)
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    vault_owner = "matter__client_id"
 
     class Meta:
         verbose_name = _("document")
@@ -204,3 +253,53 @@ class Document(models.Model):
                     % {"level": self.matter.get_classification_display()}
                 }
             )
+
+
+class ShreddingStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting a second approval")
+    DONE = "done", _("Destroyed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ClientShredding(models.Model):
+    """A request to destroy a client's keys, and the two people who approved it.
+
+    Whoever requests approves first; a second, different person must approve
+    before anything is destroyed. Holds no client information, so it outlives
+    the keys as the record of who destroyed what and when.
+    """
+
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="shreddings")
+    status = models.CharField(_("status"), max_length=16, choices=ShreddingStatus, default=ShreddingStatus.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    keys_destroyed = models.PositiveIntegerField(_("keys destroyed"), default=0)
+    files_deleted = models.PositiveIntegerField(_("files deleted"), default=0)
+
+    class Meta:
+        verbose_name = _("client shredding")
+        verbose_name_plural = _("client shreddings")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"], condition=models.Q(status="pending"), name="matters_one_pending_shredding"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"shredding of {self.client}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 
 from django.conf import settings
@@ -22,11 +23,17 @@ from access.policy import (
     get_matter_with_level_for,
     visible_matters,
 )
-from audit.actions import AuditAction
+from audit.actions import AuditAction, Outcome
 from audit.events import fingerprint, record_event
 from matters.forms import DocumentUploadForm, MatterFilterForm
 from matters.services import add_document
 from matters.uploads import exceeds_upload_limit
+from vault.fields import preload_keys
+from vault.keyring import KeyDestroyed
+from vault.keys import KeyUnavailable
+from vault.streams import TamperedFile
+
+logger = logging.getLogger(__name__)
 
 
 class KnownCountPaginator(Paginator):
@@ -55,6 +62,7 @@ def matter_list(request: HttpRequest) -> HttpResponse:
         count=count,
     )
     page = paginator.get_page(request.GET.get("page"))
+    preload_keys(page.object_list)
     _record_listing(request, form, page)
     query = request.GET.copy()
     query.pop("page", None)
@@ -93,10 +101,12 @@ def _record_listing(request: HttpRequest, form: MatterFilterForm, page) -> None:
 def matter_detail(request: HttpRequest, pk) -> HttpResponse:
     matter, level = get_matter_with_level_for(request.user, pk, Action.VIEW, audit_as=AuditAction.MATTER_VIEW)
     record_event(AuditAction.MATTER_VIEW, target=matter)
+    parties, documents = list(matter.parties.all()), list(matter.documents.select_related("uploaded_by"))
+    preload_keys([matter, *parties, *documents])
     context = {
         "matter": matter,
-        "parties": matter.parties.all(),
-        "documents": matter.documents.select_related("uploaded_by"),
+        "parties": parties,
+        "documents": documents,
         "people": MatterUserGrant.objects.live().filter(content_object=matter).select_related("user", "permission"),
         "groups": MatterGroupGrant.objects.live().filter(content_object=matter).select_related("group", "permission"),
         "can_download": can(request.user, Action.DOWNLOAD, matter, level=level).allowed,
@@ -152,14 +162,39 @@ def document_detail(request: HttpRequest, pk) -> HttpResponse:
     return render(request, "matters/document.html", context)
 
 
-def document_download(request: HttpRequest, pk) -> FileResponse:
+class DecryptedFileResponse(FileResponse):
+    # Read a whole encrypted segment at a time rather than FileResponse's 4 KiB.
+    block_size = 1024 * 1024
+
+
+def document_download(request: HttpRequest, pk) -> HttpResponse:
+    """The document, decrypted as it streams: 410 once its client's keys are destroyed.
+
+    The header and first segment are authenticated before anything is sent; a
+    later segment that fails cuts the download off, so the browser reports a
+    failed download rather than saving altered content.
+    """
     document = get_document_for(request.user, pk, Action.DOWNLOAD, audit_as=AuditAction.DOCUMENT_DOWNLOAD)
-    response = FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=document.original_name,
-        content_type=document.content_type,
+    try:
+        content = document.file.open_plaintext()
+    except KeyDestroyed:
+        record_event(
+            AuditAction.DOCUMENT_DOWNLOAD, outcome=Outcome.FAILURE, target=document, detail={"reason": "destroyed"}
+        )
+        return render(
+            request, "matters/document_gone.html", {"document": document, "matter": document.matter}, status=410
+        )
+    except (TamperedFile, KeyUnavailable, OSError):
+        logger.error("document %s could not be decrypted: stored file or key failed its check", document.pk)
+        record_event(
+            AuditAction.DOCUMENT_DOWNLOAD, outcome=Outcome.FAILURE, target=document, detail={"reason": "unreadable"}
+        )
+        context = {"document": document, "matter": document.matter, "unreadable": True}
+        return render(request, "matters/document_gone.html", context, status=500)
+    response = DecryptedFileResponse(
+        content, as_attachment=True, filename=document.original_name, content_type=document.content_type
     )
+    response["Content-Length"] = str(document.size)
     response["Cache-Control"] = "private, no-store"
     record_event(AuditAction.DOCUMENT_DOWNLOAD, target=document)
     return response

@@ -1,0 +1,54 @@
+"""Blind indexes: exact-match search on encrypted values.
+
+The index of a value is HMAC-SHA256, under ``VAULT_BLIND_INDEX_KEY``, of its
+normalized form, truncated to 128 bits (hex). Equal values after normalization
+give equal indexes, so a lookup is an ordinary indexed equality; without the
+key, an index reveals nothing about the value (unlike a plain hash, which a
+dictionary of names would reverse).
+
+Normalization (docs/keys.md), the same for stored values and search terms:
+
+- ``name``: Unicode NFKC (full-width letters, digits and punctuation become
+  half-width; the ideographic space becomes a space), case folding, runs of
+  whitespace collapsed to one space, and no whitespace between two CJK
+  characters ("张 三" = "张三"), trimmed.
+- ``identifier`` (ID card, passport, unified social credit code): NFKC, case
+  folding, then only letters and digits kept (full-width "9131-0000 MA1" = "91310000ma1").
+
+A kind is part of what is hashed, so a name never matches an identifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+
+from vault.keys import blind_index_key
+
+INDEX_LENGTH = 32  # hex characters: 128 bits
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
+
+
+def normalize_name(value: str) -> str:
+    text = " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+    return _SPACE_BETWEEN_CJK.sub("", text)
+
+
+def normalize_identifier(value: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", value).casefold() if ch.isalnum())
+
+
+NORMALIZERS = {"name": normalize_name, "identifier": normalize_identifier}
+
+
+def blind_index(value: str | None, kind: str = "name") -> str:
+    """The index of ``value`` ("" for an empty value, which matches nothing)."""
+    normalized = NORMALIZERS[kind](value or "")
+    if not normalized:
+        return ""
+    message = kind.encode() + b"\x00" + normalized.encode()
+    return hmac.new(blind_index_key(), message, hashlib.sha256).hexdigest()[:INDEX_LENGTH]
