@@ -25,6 +25,8 @@ index instead.
 
 from __future__ import annotations
 
+import contextlib
+
 from django.core import checks
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
@@ -232,10 +234,8 @@ def preload_keys(instances) -> None:
         seen.add(id(instance))
         for value in instance.__dict__.values():
             if isinstance(value, Sealed) and value.text.startswith(envelope.PREFIX):
-                try:
+                with contextlib.suppress(envelope.TamperedValue):  # reported when the value is opened
                     key_ids.add(envelope.key_id_of(value.text))
-                except envelope.TamperedValue:
-                    pass  # reported when the value itself is opened
         for related in instance._state.fields_cache.values():
             collect(related)
 
