@@ -18,6 +18,7 @@ from audit.actions import AuditAction
 from audit.events import record_event
 from matters.models import Classification, Document, Matter
 from matters.uploads import UploadRejected, inspect_upload
+from vault.keyring import KeyDestroyed
 
 
 def _sha256(upload: UploadedFile) -> str:
@@ -59,7 +60,11 @@ def add_document(
             matter = get_matter_for(actor, matter.pk, Action.EDIT, audit_as=AuditAction.DOCUMENT_UPLOAD)
         except (Http404, PermissionDenied):
             raise ValidationError(_("Your access to this matter no longer allows adding documents.")) from None
-        document.file.save(str(document.id), upload, save=False)
+        try:
+            document.file.save(str(document.id), upload, save=False)
+        except KeyDestroyed:
+            message = _("This client's records were destroyed: nothing more can be filed for it.")
+            raise ValidationError(message) from None
         try:
             document.save()
             # In the upload's transaction: the event exists exactly when the document does.

@@ -216,6 +216,13 @@ class BlindIndexField(models.CharField):
         setattr(model_instance, self.attname, value)
         return value
 
+    def contribute_to_class(self, cls, name, *args, **kwargs):
+        super().contribute_to_class(cls, name, *args, **kwargs)
+        # Masked in the change history too: with the index key, an index confirms a guessed
+        # name, and the history outlives a shredded client's keys.
+        if not cls._meta.abstract and cls.__module__ != "__fake__":
+            declare_sensitive(cls._meta.label_lower, name)
+
     def index_of(self, term: str) -> str:
         """The index a search term must equal (normalized the same way)."""
         return blind_index(term, self.kind)
