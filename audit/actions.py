@@ -45,6 +45,16 @@ class AuditAction(models.TextChoices):
     AUDIT_CHECKPOINT_EXPORT = "audit.checkpoint_export", _("Exported audit checkpoints")
     DETECTION_SETTINGS_CHANGE = "audit.detection_settings", _("Changed detection thresholds")
     ALERT_UPDATE = "audit.alert_update", _("Updated an alert")
+    CLIENT_KEYS_VIEW = "client.keys_view", _("Viewed client keys")
+    LEGAL_HOLD_SET = "client.legal_hold_set", _("Placed a client under legal hold")
+    LEGAL_HOLD_LIFT = "client.legal_hold_lift", _("Lifted a client's legal hold")
+    SHRED_REQUEST = "client.shred_request", _("Requested the destruction of a client's keys")
+    SHRED_APPROVE = "client.shred_approve", _("Approved the destruction of a client's keys")
+    SHRED_CANCEL = "client.shred_cancel", _("Cancelled the destruction of a client's keys")
+    KEYS_DESTROYED = "client.keys_destroyed", _("Destroyed a client's keys")
+    CLIENT_KEY_ROTATE = "vault.client_key_rotate", _("Started a client key rotation")
+    CLIENT_KEY_ROTATED = "vault.client_key_rotated", _("Finished a client key rotation")
+    KEK_REWRAP = "vault.kek_rewrap", _("Rewrapped data keys under a new master key")
 
 
 CHANGE_ACTIONS = frozenset(
@@ -54,6 +64,15 @@ CHANGE_ACTIONS = frozenset(
         AuditAction.GRANT_REVOKE,
         AuditAction.DETECTION_SETTINGS_CHANGE,
         AuditAction.ALERT_UPDATE,
+        AuditAction.LEGAL_HOLD_SET,
+        AuditAction.LEGAL_HOLD_LIFT,
+        AuditAction.SHRED_REQUEST,
+        AuditAction.SHRED_APPROVE,
+        AuditAction.SHRED_CANCEL,
+        AuditAction.KEYS_DESTROYED,
+        AuditAction.CLIENT_KEY_ROTATE,
+        AuditAction.CLIENT_KEY_ROTATED,
+        AuditAction.KEK_REWRAP,
     }
 )
 

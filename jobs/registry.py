@@ -12,6 +12,14 @@ PERIODIC_JOBS: dict[str, str] = {
     "audit.chain_events": "audit.services.chain_events",
     "audit.sign_checkpoint": "audit.checkpoints.sign_checkpoint",
     "audit.detect": "audit.detection.run_detection",
+    "vault.resume_rotations": "matters.keys.resume_rotations",
+    "vault.rewrap_data_keys": "matters.keys.rewrap_data_keys",
+}
+
+# Jobs started for one thing rather than on a schedule: they take keyword arguments
+# (JSON-serialisable ids, as a Celery task's) and are recorded like the periodic ones.
+ON_DEMAND_JOBS: dict[str, str] = {
+    "vault.rotate_client_key": "matters.keys.continue_client_key_rotation",
 }
 
 # Jobs that run every few seconds: a run that found nothing to do is not recorded.

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from jobs.models import JobOutcome, JobRun
-from jobs.registry import PERIODIC_JOBS, QUIET_WHEN_IDLE
+from jobs.registry import ON_DEMAND_JOBS, PERIODIC_JOBS, QUIET_WHEN_IDLE
 
 logger = logging.getLogger(__name__)
 
@@ -15,21 +15,22 @@ class UnknownJob(LookupError):
     pass
 
 
-def run_job(name: str) -> JobRun:
+def run_job(name: str, **kwargs) -> JobRun:
     """Run a registered job and record the run, whether it succeeds or fails.
 
-    A failure is recorded (exception class only: messages may carry data) and
-    re-raised so Celery can retry it.
+    ``kwargs`` go to the job's function (a rotation's id; from a command, also a
+    progress callback). A failure is recorded (exception class only: messages may
+    carry data) and re-raised so Celery can retry it.
     """
-    try:
-        function = import_string(PERIODIC_JOBS[name])
-    except KeyError:
-        raise UnknownJob(name) from None
+    dotted = PERIODIC_JOBS.get(name) or ON_DEMAND_JOBS.get(name)
+    if dotted is None:
+        raise UnknownJob(name)
+    function = import_string(dotted)
     run = JobRun(job=name)
     if name not in QUIET_WHEN_IDLE:
         run.save()
     try:
-        counts = function() or {}
+        counts = function(**kwargs) or {}
     except Exception as exc:
         run.outcome, run.error, run.finished_at = JobOutcome.FAILED, type(exc).__name__, timezone.now()
         run.save()

@@ -16,6 +16,7 @@ from django.db.models.fields.files import FieldFile
 
 from vault import keyring, streams
 from vault.fields import owner_of
+from vault.models import DataKey, KeyState
 
 
 def file_binding(instance, field_name: str) -> bytes:
@@ -61,7 +62,13 @@ class EncryptedFieldFile(FieldFile):
         Raises KeyDestroyed (the client was shredded), KeyUnavailable or TamperedFile
         — the last possibly only part-way through reading.
         """
-        stored = self.storage.open(self.name, "rb")
+        try:
+            stored = self.storage.open(self.name, "rb")
+        except FileNotFoundError:
+            # Shredding deletes a client's files once its keys are destroyed: gone for good, not lost.
+            if DataKey.objects.filter(owner=owner_of(self.instance), state=KeyState.DESTROYED).exists():
+                raise keyring.KeyDestroyed("The document's key was destroyed (crypto-shredded).") from None
+            raise
         key_for = keyring.fresh_key_by_id if fresh_key else keyring.key_by_id
         try:
             segments = streams.decrypt_segments(stored, key_for, file_binding(self.instance, self.field.name))

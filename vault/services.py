@@ -11,6 +11,7 @@ to run again after an interruption.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -300,7 +301,38 @@ def continue_key_rotation(
     begun once every process's key cache has expired, finds nothing left under it.
     """
     batch_size = batch_size or settings.VAULT_ROTATION_BATCH
-    rotation = KeyRotation.objects.get(pk=rotation_id)
+    with _exclusively(rotation_id) as mine:
+        rotation = KeyRotation.objects.get(pk=rotation_id)
+        if not mine:
+            return rotation  # another worker is carrying it forward right now
+        return _continue(rotation, batch_size, max_batches)
+
+
+@contextlib.contextmanager
+def _exclusively(rotation_id: int):
+    """One worker per rotation (the queued task and the periodic resume may both start one).
+
+    A PostgreSQL session advisory lock, held across the batches' own transactions;
+    SQLite serialises writers anyway.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_ROTATION_LOCK, rotation_id])
+        mine = cursor.fetchone()[0]
+    try:
+        yield mine
+    finally:
+        if mine:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_ROTATION_LOCK, rotation_id])
+
+
+_ROTATION_LOCK = 0x7661  # "va": the advisory-lock namespace of vault rotations
+
+
+def _continue(rotation: KeyRotation, batch_size: int, max_batches: int | None) -> KeyRotation:
     if rotation.state not in (RotationState.RUNNING, RotationState.FINISHING):
         return rotation
     if DataKey.objects.filter(pk=rotation.new_key_id, state=KeyState.DESTROYED).exists():

@@ -24,6 +24,11 @@ the objects in ``World`` and what is expected:
   for everyone outside the reviewer group — Alice and Bob on the matter, outsider
   Charlie, administrator Adam, superuser Root — and the success status for security
   officer Dana, whose page must show none of the matter's contents either.
+- ``KEY_ADMINS_ONLY`` — a client keys page or action (legal hold, shredding, key
+  rotation): 404 for everyone but the security officer and administrators — Alice and
+  Bob on the matter, outsider Charlie, superuser Root — and the success status for
+  security officer Dana and administrator Adam (405 for an action, which takes POST
+  only), whose pages show the client by code, never by name.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from audit.events import record_event
 from audit.models import Alert, AuditEvent, AuditVerification, Rule, Severity
 from audit.verification import verify_audit_trail
 from jobs.models import JobRun
-from matters.models import Client, Document, Matter, Party, PartyRole
+from matters.models import Client, ClientShredding, Document, Matter, Party, PartyRole
 from tests.conftest import signed_in
 from tests.factories import PartyFactory, grant, make_document
 
@@ -54,10 +59,13 @@ NOT_FOUND = "404"
 ADMIN_METADATA = "admin-metadata"
 NOT_CLIENT_DATA = "not-client-data"
 REVIEWER_ONLY = "reviewer-only"
+KEY_ADMINS_ONLY = "key-admins-only"
 
 OUTSIDERS = ("charlie", "dana", "adam", "root")
 ADMIN_VISITORS = ("charlie", "dana", "adam", "root")
 NOT_REVIEWERS = ("alice", "bob", "charlie", "adam", "root")
+KEY_ADMINS = ("dana", "adam")
+NOT_KEY_ADMINS = ("alice", "bob", "charlie", "root")
 REFUSALS = (302, 403, 404)
 
 SECRETS = (
@@ -92,6 +100,7 @@ class World:
     audit_event: AuditEvent
     verification: AuditVerification
     alert: Alert
+    shredding: ClientShredding
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,14 @@ REGISTRY: dict[str, Entry] = {
     "audit:matter_timeline": Entry(REVIEWER_ONLY, lambda w: {"matter_id": w.matter.pk}, 200),
     "audit:verification_detail": Entry(REVIEWER_ONLY, lambda w: {"pk": w.verification.pk}, 200),
     "audit:alert_detail": Entry(REVIEWER_ONLY, lambda w: {"pk": w.alert.pk}, 200),
+    # --- client keys: the security officer and administrators ------------------------------
+    "matters:client_key_detail": Entry(KEY_ADMINS_ONLY, lambda w: {"pk": w.client.pk}, 200),
+    "matters:client_legal_hold_set": Entry(KEY_ADMINS_ONLY, lambda w: {"pk": w.client.pk}, 405),
+    "matters:client_legal_hold_lift": Entry(KEY_ADMINS_ONLY, lambda w: {"pk": w.client.pk}, 405),
+    "matters:client_key_rotate": Entry(KEY_ADMINS_ONLY, lambda w: {"pk": w.client.pk}, 405),
+    "matters:client_shred_request": Entry(KEY_ADMINS_ONLY, lambda w: {"pk": w.client.pk}, 405),
+    "matters:client_shred_approve": Entry(KEY_ADMINS_ONLY, lambda w: {"pk": w.shredding.pk}, 405),
+    "matters:client_shred_cancel": Entry(KEY_ADMINS_ONLY, lambda w: {"pk": w.shredding.pk}, 405),
     # --- the admin site: matters and grants, as metadata ----------------------------------
     "admin:view_on_site": Entry(
         ADMIN_METADATA,
@@ -262,6 +279,7 @@ def world(matter, alice, bob) -> World:
             first_event=audit_event.pk, last_event=audit_event.pk, window_start=audit_event.occurred_at,
             window_end=audit_event.occurred_at,
         ),
+        shredding=ClientShredding.objects.create(client=matter.client, requested_by=alice),
     )  # fmt: skip
 
 
@@ -314,7 +332,8 @@ def test_matrix(key, world, client, request):
             pytrace=False,
         )
     url = build_url(pattern, entry.kwargs(world))
-    people = {name: request.getfixturevalue(name) for name in {*OUTSIDERS, *ADMIN_VISITORS, *NOT_REVIEWERS}}
+    everyone = {*OUTSIDERS, *ADMIN_VISITORS, *NOT_REVIEWERS, *KEY_ADMINS, *NOT_KEY_ADMINS}
+    people = {name: request.getfixturevalue(name) for name in everyone}
 
     if entry.expect == NOT_FOUND:
         for name in OUTSIDERS:
@@ -343,6 +362,15 @@ def test_matrix(key, world, client, request):
         officer = _get(signed_in(client, people["dana"]), url)
         assert officer.status_code == entry.success, f"dana got {officer.status_code} at {url}"
         _assert_no_client_information(officer, "dana")
+    elif entry.expect == KEY_ADMINS_ONLY:
+        for name in NOT_KEY_ADMINS:
+            response = _get(signed_in(client, people[name]), url)
+            assert response.status_code == 404, f"{name} got {response.status_code} at {url}"
+            _assert_no_client_information(response, name)
+        for name in KEY_ADMINS:
+            response = _get(signed_in(client, people[name]), url)
+            assert response.status_code == entry.success, f"{name} got {response.status_code} at {url}"
+            _assert_no_client_information(response, name)
     else:
         pytest.fail(f"unknown expectation {entry.expect!r} for {key!r}")
 
