@@ -22,7 +22,17 @@ from django.utils import timezone
 from access.models import Department, EmploymentStatus, GrantLevel, MatterGroupGrant, MatterUserGrant, Role, User
 from access.otp import base32_secret, replace_backup_codes
 from access.services import ensure_role_groups
-from matters.models import Classification, Client, ClientKind, Matter, MatterStatus, Party, PracticeArea
+from matters.models import (
+    Classification,
+    Client,
+    ClientKind,
+    IdentifierType,
+    Matter,
+    MatterStatus,
+    Party,
+    PartyRole,
+    PracticeArea,
+)
 from matters.services import add_document
 
 DEMO_PASSWORD = "Custos-demo-2026"  # noqa: S105 — the demo firm's published password, not a secret
@@ -64,12 +74,47 @@ PERSONAS = [
             note="Django superuser without any grant: sees no matter"),
 ]  # fmt: skip
 
+
+@dataclass(frozen=True)
+class DemoClient:
+    code: str
+    name: str
+    kind: str
+    id_type: str
+    # Obviously fake: area code 999999 belongs to no region, so no real person or company has these.
+    id_number: str
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+    address: str
+    retention_until: date
+    legal_hold_reason: str = ""
+
+
 CLIENTS = [
-    ("C-0001", "Huaxin Technology Co., Ltd.", ClientKind.ORGANIZATION),
-    ("C-0002", "Everbright Pharmaceuticals Group", ClientKind.ORGANIZATION),
-    ("C-0003", "Zhang Wei", ClientKind.INDIVIDUAL),
-    ("C-0004", "Northbridge Capital Partners", ClientKind.ORGANIZATION),
-]
+    DemoClient("C-0001", "Huaxin Technology Co., Ltd.", ClientKind.ORGANIZATION, IdentifierType.USCC,
+               "91999999MA00000017", "Liu Yang (general counsel)", "legal@huaxin.example.com", "+86 755 5550 0101",
+               "Huaxin Tower, 18 Keji Road, Nanshan District, Shenzhen", date(2040, 12, 31)),
+    DemoClient("C-0002", "Everbright Pharmaceuticals Group", ClientKind.ORGANIZATION, IdentifierType.USCC,
+               "91999999MA00000025", "Gao Min (head of legal)", "legal@everbright.example.com", "+86 21 5550 0202",
+               "8 Zhangjiang Hi-Tech Park, Pudong New Area, Shanghai", date(2038, 12, 31),
+               legal_hold_reason="Product liability claims (2026-LIT-0003) and the internal investigation "
+                                 "(2026-CMP-0001): preserve every record until both are resolved."),
+    DemoClient("C-0003", "Zhang Wei", ClientKind.INDIVIDUAL, IdentifierType.ID_CARD,
+               "99999919850307002X", "Zhang Wei", "zhang.wei@example.com", "+86 138 0000 0303",
+               "Room 1201, 66 Jianguo Road, Chaoyang District, Beijing", date(2036, 12, 31)),
+    DemoClient("C-0004", "Northbridge Capital Partners", ClientKind.ORGANIZATION, IdentifierType.USCC,
+               "91999999MA00000033", "Emma Clarke (COO)", "operations@northbridge.example.com", "+86 10 5550 0404",
+               "Tower B, 1 Financial Street, Xicheng District, Beijing", date(2039, 12, 31)),
+    # A former client whose retention period has ended and which is under no legal hold:
+    # the security officer can try crypto-shredding it.
+    DemoClient("C-0005", "Jade River Trading Co., Ltd.", ClientKind.ORGANIZATION, IdentifierType.USCC,
+               "91999999MA00000041", "Wu Jing", "office@jaderiver.example.com", "+86 571 5550 0505",
+               "12 Wulin Road, Xiacheng District, Hangzhou", date(2025, 6, 30)),
+]  # fmt: skip
+CLIENT_DETAILS = ("id_type", "id_number", "contact_name", "contact_email", "contact_phone", "address")
+# Resident ID card numbers of the individual parties, as fake as the clients' ones.
+PARTY_IDS = {"Li Ming": (IdentifierType.ID_CARD, "999999199005120035")}
 
 # number, client, title, practice area, classification, status, partner, opened, adverse party
 MATTERS = [
@@ -99,6 +144,8 @@ MATTERS = [
      Classification.INTERNAL, MatterStatus.CLOSED, "alice", date(2026, 2, 14), ""),
     ("2026-TAX-0001", "C-0004", "Cross-border tax structuring review", PracticeArea.TAX,
      Classification.CONFIDENTIAL, MatterStatus.OPEN, "alice", date(2026, 11, 3), ""),
+    ("2014-COR-0009", "C-0005", "Sale of the Ningbo warehouse business", PracticeArea.CORPORATE,
+     Classification.CONFIDENTIAL, MatterStatus.CLOSED, "alice", date(2014, 3, 10), "Ningbo Harbour Logistics"),
 ]  # fmt: skip
 
 LITIGATION_TEAM = "Litigation team"
@@ -129,6 +176,7 @@ DOCUMENTS = [
     ("2026-LIT-0003", "Expert witness shortlist", "experts.csv", Classification.CONFIDENTIAL),
     ("2026-LIT-0004", "Shareholder agreement (2019)", "shareholder-agreement.pdf", Classification.INTERNAL),
     ("2026-COR-0003", "Term sheet", "term-sheet.txt", Classification.CONFIDENTIAL),
+    ("2014-COR-0009", "Asset purchase agreement (signed)", "asset-purchase-agreement.pdf", Classification.CONFIDENTIAL),
 ]
 
 
@@ -180,13 +228,10 @@ def seed_demo() -> list[DemoAccount]:
     for team, members in TEAMS.items():
         group, _created = Group.objects.get_or_create(name=team)
         group.user_set.add(*(users[name] for name in members))
-    clients = {
-        code: Client.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})[0]
-        for code, name, kind in CLIENTS
-    }
+    clients = {spec.code: _client(spec, security_officer=users["dana"]) for spec in CLIENTS}
     matters = {}
     for number, client, title, area, level, status, partner, opened, adverse in MATTERS:
-        matter, created = Matter.objects.get_or_create(
+        matter, _created = Matter.objects.get_or_create(
             number=number,
             defaults={
                 "client": clients[client], "title": title, "practice_area": area, "classification": level,
@@ -195,14 +240,14 @@ def seed_demo() -> list[DemoAccount]:
                 "description": "Demonstration matter. Not real client data.",
             },
         )  # fmt: skip
-        if created:
-            Party.objects.create(matter=matter, name=clients[client].name, role="client")
-            if adverse:
-                Party.objects.create(matter=matter, name=adverse, role="adverse")
+        if clients[client].shredded_at is None:
+            _parties(matter, clients[client], adverse)
         matters[number] = matter
     for grantee, number, level, days in GRANTS:
         _grant(users, grantee, matters[number], level, days, granted_by=users["adam"])
     for number, title, filename, level in DOCUMENTS:
+        if matters[number].client.shredded_at is not None:
+            continue  # destroyed in an earlier demo session: nothing more can be filed for it
         # Titles are encrypted (no query can compare them): a document is known by its title once read.
         if title not in {document.title for document in matters[number].documents.all()}:
             add_document(
@@ -210,6 +255,47 @@ def seed_demo() -> list[DemoAccount]:
                 upload=_demo_file(filename, title),
             )  # fmt: skip
     return [_account(persona, users[persona.username]) for persona in PERSONAS]
+
+
+def _client(spec: DemoClient, *, security_officer: User) -> Client:
+    """The demo client, its blank details filled in (so a demo database from before they existed gets them).
+
+    Encrypted fields cannot be looked up, so the client is found by its code and
+    compared in Python; what a demo user changed since (a hold lifted, a
+    retention date moved) is left alone, and a shredded client is not touched.
+    """
+    client, _created = Client.objects.get_or_create(code=spec.code, defaults={"name": spec.name, "kind": spec.kind})
+    if client.shredded_at is not None:
+        return client
+    changed = [name for name in CLIENT_DETAILS if not getattr(client, name)]
+    for name in changed:
+        setattr(client, name, getattr(spec, name))
+    if client.retention_until is None:
+        client.retention_until = spec.retention_until
+        changed.append("retention_until")
+    if spec.legal_hold_reason and client.legal_hold_changed_at is None:
+        client.legal_hold, client.legal_hold_reason = True, spec.legal_hold_reason
+        client.legal_hold_changed_by, client.legal_hold_changed_at = security_officer, timezone.now()
+        changed += ["legal_hold", "legal_hold_reason", "legal_hold_changed_by", "legal_hold_changed_at"]
+    if changed:
+        # Encrypted fields are sealed on save, and their blind indexes recomputed with them.
+        client.save(update_fields=[*changed, "name_index", "id_number_index"])
+    return client
+
+
+def _parties(matter: Matter, client: Client, adverse: str) -> None:
+    """The matter's client and adverse party, with identifiers where known; missing ones are added."""
+    wanted = [(client.name, PartyRole.CLIENT, client.id_type, client.id_number)]
+    if adverse:
+        wanted.append((adverse, PartyRole.ADVERSE, *PARTY_IDS.get(adverse, ("", ""))))
+    existing = {(party.name, party.role): party for party in matter.parties.all()}
+    for name, role, id_type, id_number in wanted:
+        party = existing.get((name, role))
+        if party is None:
+            Party.objects.create(matter=matter, name=name, role=role, id_type=id_type, id_number=id_number)
+        elif id_number and not party.id_number:
+            party.id_type, party.id_number = id_type, id_number
+            party.save(update_fields=["id_type", "id_number", "id_number_index"])
 
 
 def _persona_user(persona: Persona) -> User:

@@ -78,7 +78,8 @@ class RetiredKek(models.Model):
 
     Recorded when a rewrap completes, so the old key stops working here at
     once, whether or not the operator has removed it from ``VAULT_KEKS`` yet
-    (the system check vault.W001 reminds them to).
+    (``manage.py rotate_kek --status`` and the client keys screen list the
+    versions still configured).
     """
 
     version = models.PositiveIntegerField(_("KEK version"), primary_key=True)

@@ -58,16 +58,33 @@ def _file_is_plaintext(field_file) -> bool:
         return stored.read(len(streams.MAGIC)) != streams.MAGIC
 
 
+def _columns_present(model) -> set[str] | None:
+    """The columns ``model``'s table has now (None when it has no table yet)."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if table not in connection.introspection.table_names(cursor):
+            return None
+        return {column.name for column in connection.introspection.get_table_description(cursor, table)}
+
+
 def encrypt_plaintext(*, batch_size: int = 500, progress: Progress | None = None) -> dict:
     """Encrypt every value and document still stored in clear (a database from before the vault).
 
     Values already encrypted are left alone, so a second run, or a run after an
     interruption, only finishes what is left. Each batch commits on its own.
+
+    Run from a migration (matters 0003), the schema may be older than the models:
+    tables and columns that later migrations add are not there yet, so only what
+    exists is read or written.
     """
     counts = {"values": 0, "files": 0}
     for model in encrypted_models():
-        fields, file_fields = encrypted_fields(model), encrypted_file_fields(model)
-        indexes = _index_fields(model)
+        columns = _columns_present(model)
+        if columns is None:
+            continue
+        fields = [field for field in encrypted_fields(model) if field.column in columns]
+        file_fields = [field for field in encrypted_file_fields(model) if field.column in columns]
+        indexes = [index for index in _index_fields(model) if index.column in columns]
         label = model._meta.label_lower
         last = None
         while True:
@@ -82,7 +99,7 @@ def encrypt_plaintext(*, batch_size: int = 500, progress: Progress | None = None
             with transaction.atomic():
                 for pk, owner, *values in rows:
                     counts["values"] += _encrypt_row(model, label, pk, owner, fields, indexes, values[: len(fields)])
-                    counts["files"] += _encrypt_files(model, pk, file_fields, values[len(fields) :])
+                    counts["files"] += _encrypt_files(model, pk, owner, file_fields, values[len(fields) :])
             last = rows[-1][0]
             if progress:
                 progress(counts)
@@ -106,28 +123,29 @@ def _encrypt_row(model, label, pk, owner, fields, indexes, values) -> int:
     return len(plain)
 
 
-def _encrypt_files(model, pk, file_fields, names) -> int:
+def _encrypt_files(model, pk, owner, file_fields, names) -> int:
     done = 0
     for field, name in zip(file_fields, names, strict=True):
         if not name:
             continue
-        instance = model._base_manager.get(pk=pk)
+        # The file column alone, and the owner as read: other columns may not exist yet.
+        instance = model._base_manager.only("pk", field.attname).get(pk=pk)
         field_file = getattr(instance, field.attname)
         if not _file_is_plaintext(field_file):
             continue
-        _rewrite_file(instance, field, field_file, field_file.storage.open(name, "rb"), None)
+        _rewrite_file(instance, field, field_file, field_file.storage.open(name, "rb"), None, owner=owner)
         done += 1
     return done
 
 
-def _rewrite_file(instance, field, field_file, plaintext, size) -> None:
+def _rewrite_file(instance, field, field_file, plaintext, size, *, owner=None) -> None:
     """Store ``plaintext`` encrypted under the owner's active key, under a new name, then drop the old file.
 
     A new name rather than overwriting: until this transaction commits, the row
     still names the old file, which is still whole.
     """
     old_name = field_file.name
-    key = keyring.active_key(_owner_of_instance(instance))
+    key = keyring.active_key(owner if owner is not None else _owner_of_instance(instance))
     base = old_name.split(".k", 1)[0]
     try:
         content = EncryptedContent(plaintext, key, file_binding(instance, field.name), size)

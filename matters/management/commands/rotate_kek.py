@@ -34,10 +34,12 @@ class Command(BaseCommand):
             self.stdout.write("\n".join(describe(before)))
             return
         if before["configured"] == [before["current"]] and not before["remaining"]:
+            following = before["current"] + 1
             raise CommandError(
                 f"Every data key is already under KEK version {before['current']}, the only version configured: "
-                "add a new version to VAULT_KEKS first (e.g. '1:<old>,2:<new>'; `python -c \"from vault.keys "
-                'import new_kek_text; print(new_kek_text(2))"` makes one), restart, then run rotate_kek.'
+                f"add a new version to VAULT_KEKS first (e.g. '{before['current']}:<old>,{following}:<new>'; "
+                f"`manage.py vault_keys --kek-version {following}` makes one), deploy it to every "
+                "process, then run rotate_kek."
             )
         total = before["remaining"]
 
