@@ -131,6 +131,16 @@ class EncryptedMixin:
             )
         return errors
 
+    def get_lookup(self, lookup_name):
+        # Pattern lookups (icontains, startswith…) skip get_prep_value, so they would
+        # silently match nothing: refuse every lookup but those that can be meaningful.
+        if lookup_name not in {"exact", "isnull", "in"}:
+            raise EncryptedLookup(
+                f"{self.model._meta.label}.{self.name} is encrypted: '{lookup_name}' cannot search it; "
+                "search its blind index instead."
+            )
+        return super().get_lookup(lookup_name)
+
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
             return value

@@ -27,6 +27,7 @@ from tests.factories import MatterFactory, grant, make_document
 NO_ACCESS = "You have no access to this matter."
 NOT_ALLOWED = "Your access to this matter does not allow this."
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+DOCUMENT_CONTENT = b"%PDF-1.4 settlement draft\n"
 
 
 def download_url(document) -> str:
@@ -53,7 +54,9 @@ def assert_names_matter(event: AuditEvent, matter) -> None:
 
 @pytest.fixture
 def document(matter, alice):
-    return make_document(matter, title="Settlement draft", name="Settlement draft v2.pdf", uploader=alice)
+    return make_document(
+        matter, title="Settlement draft", name="Settlement draft v2.pdf", content=DOCUMENT_CONTENT, uploader=alice
+    )
 
 
 # --- list and search ----------------------------------------------------------------------------
@@ -164,7 +167,10 @@ def test_opening_a_matter_is_recorded_with_its_number_and_client_code(alice, mat
 def test_a_download_is_recorded_with_the_document(alice, matter, document):
     client = signed_in(browser(), alice)
     response = client.get(download_url(document))
-    assert b"".join(response.streaming_content) == document.file.open("rb").read()
+    # What is served is the decrypted upload, not the ciphertext kept in storage.
+    assert b"".join(response.streaming_content) == DOCUMENT_CONTENT
+    with document.file.open("rb") as stored:
+        assert DOCUMENT_CONTENT not in stored.read()
 
     event = only_event(AuditAction.DOCUMENT_DOWNLOAD)
     assert event.outcome == Outcome.SUCCESS

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access.models import GrantLevel
-from matters.models import Classification, MatterStatus, PracticeArea
-from tests.factories import ClientFactory, MatterFactory, grant
+from matters.models import Classification, IdentifierType, MatterStatus, PartyRole, PracticeArea
+from tests.factories import ClientFactory, MatterFactory, PartyFactory, grant
 
 LIST_URL = reverse("matters:list")
 # A bound the list must stay under whatever the data; the exact number is
@@ -137,8 +137,12 @@ def test_leaving_the_team_removes_the_teams_matters(charlie, login):
 
 @pytest.fixture
 def searchable(charlie):
-    """Five matters Charlie can see and one he cannot, with distinct words to search for."""
-    harbour = ClientFactory(name="Harbour Shipping Co.")
+    """Five matters Charlie can see and one he cannot, with names and ID numbers to search for.
+
+    Names and ID numbers are encrypted, so search matches them whole (through their blind
+    indexes), never in part; titles are not searchable at all.
+    """
+    harbour = ClientFactory(name="Harbour Shipping Co.", id_type=IdentifierType.USCC, id_number="91310000MA1HARB01")
     lotus = ClientFactory(name="Lotus Biotech Ltd.")
     rows = [
         ("SRCH-101", "Charter party dispute", harbour, MatterStatus.OPEN, Classification.CONFIDENTIAL,
@@ -150,13 +154,24 @@ def searchable(charlie):
          PracticeArea.EMPLOYMENT),
         ("SRCH-305", "Harbour lease", lotus, MatterStatus.OPEN, Classification.PUBLIC, PracticeArea.REAL_ESTATE),
     ]  # fmt: skip
+    matters = {}
     for number, title, client, status, classification, area in rows:
-        matter = MatterFactory(
+        matters[number] = MatterFactory(
             number=number, title=title, client=client, status=status, classification=classification, practice_area=area
         )
-        grant(charlie, matter, GrantLevel.VIEW)
+        grant(charlie, matters[number], GrantLevel.VIEW)
+    # Harbour is also the landlord in Lotus's lease: a party, not the client, of SRCH-305.
+    PartyFactory(matter=matters["SRCH-305"], name="Harbour Shipping Co.", role=PartyRole.RELATED)
+    PartyFactory(matter=matters["SRCH-203"], name="张 三", role=PartyRole.ADVERSE)
+    PartyFactory(
+        matter=matters["SRCH-204"],
+        name="Chen Founder",
+        role=PartyRole.ADVERSE,
+        id_type=IdentifierType.ID_CARD,
+        id_number="310101199001011234",
+    )
     # Matches every search below, but Charlie holds no grant on it.
-    MatterFactory(
+    hidden = MatterFactory(
         number="SRCH-999",
         title="Charter party dispute financing patent employment Harbour",
         client=harbour,
@@ -164,6 +179,11 @@ def searchable(charlie):
         classification=Classification.CONFIDENTIAL,
         practice_area=PracticeArea.LITIGATION,
     )
+    for name, id_number in (("Lotus Biotech Ltd.", ""), ("张三", ""), ("Chen Founder", "310101199001011234")):
+        PartyFactory(matter=hidden, name=name, id_number=id_number, id_type=IdentifierType.OTHER if id_number else "")
+
+
+LOTUS = {"SRCH-203", "SRCH-204", "SRCH-305"}
 
 
 @pytest.mark.parametrize(
@@ -171,22 +191,32 @@ def searchable(charlie):
     [
         pytest.param({"q": "SRCH-10"}, {"SRCH-101", "SRCH-102"}, id="number-prefix"),
         pytest.param({"q": "srch-204"}, {"SRCH-204"}, id="number-any-case"),
-        pytest.param({"q": "dispute"}, {"SRCH-101", "SRCH-204"}, id="title"),
-        pytest.param({"q": "PATENT"}, {"SRCH-203"}, id="title-any-case"),
-        pytest.param({"q": "lotus biotech"}, {"SRCH-203", "SRCH-204", "SRCH-305"}, id="client-name"),
-        # "Harbour" is a client name for two matters and a title word of a third.
-        pytest.param({"q": "Harbour"}, {"SRCH-101", "SRCH-102", "SRCH-305"}, id="title-or-client"),
-        pytest.param({"q": "  Vessel  "}, {"SRCH-102"}, id="surrounding-spaces"),
+        pytest.param({"q": "RCH-20"}, {"SRCH-203", "SRCH-204"}, id="number-middle"),
+        pytest.param({"q": "lotus biotech ltd."}, LOTUS, id="client-full-name-any-case"),
+        pytest.param({"q": "  Lotus   Biotech  Ltd.  "}, LOTUS, id="client-name-spaces-collapsed"),
+        pytest.param({"q": "ＬＯＴＵＳ　ＢＩＯＴＥＣＨ　ＬＴＤ．"}, LOTUS, id="client-name-full-width"),
+        # Harbour is the client of two matters and a party to a third.
+        pytest.param({"q": "HARBOUR SHIPPING CO."}, {"SRCH-101", "SRCH-102", "SRCH-305"}, id="client-or-party-name"),
+        pytest.param({"q": "张三"}, {"SRCH-203"}, id="party-chinese-name-without-space"),
+        pytest.param({"q": "9131-0000-ma1harb01"}, {"SRCH-101", "SRCH-102"}, id="client-id-number-any-format"),
+        pytest.param({"q": "3101 0119 9001 0112 34"}, {"SRCH-204"}, id="party-id-number"),
+        # Exact match only: part of a name, or a word of a title, finds nothing.
+        pytest.param({"q": "Lotus"}, set(), id="part-of-a-name-finds-nothing"),
+        pytest.param({"q": "Shipping Co."}, set(), id="end-of-a-name-finds-nothing"),
+        pytest.param({"q": "dispute"}, set(), id="title-word-finds-nothing"),
+        pytest.param({"q": "Vessel financing"}, set(), id="whole-title-finds-nothing"),
+        pytest.param({"q": "9131"}, set(), id="part-of-an-id-number-finds-nothing"),
         pytest.param({"q": "no such thing"}, set(), id="no-match"),
         pytest.param({"status": "open"}, {"SRCH-101", "SRCH-203", "SRCH-305"}, id="status"),
         pytest.param({"status": "on_hold"}, {"SRCH-204"}, id="status-on-hold"),
         pytest.param({"classification": "30"}, {"SRCH-101", "SRCH-204"}, id="classification"),
         pytest.param({"classification": "40"}, {"SRCH-203"}, id="classification-highly"),
         pytest.param({"practice_area": "finance"}, {"SRCH-102"}, id="practice-area"),
-        pytest.param({"q": "Harbour", "status": "open"}, {"SRCH-101", "SRCH-305"}, id="search-and-status"),
-        pytest.param({"q": "dispute", "classification": "30", "practice_area": "employment"}, {"SRCH-204"},
-                     id="search-classification-area"),
-        pytest.param({"q": "lotus", "status": "closed"}, set(), id="search-and-status-nothing"),
+        pytest.param({"q": "Harbour Shipping Co.", "status": "open"}, {"SRCH-101", "SRCH-305"},
+                     id="search-and-status"),
+        pytest.param({"q": "Lotus Biotech Ltd.", "classification": "30", "practice_area": "employment"},
+                     {"SRCH-204"}, id="search-classification-area"),
+        pytest.param({"q": "Lotus Biotech Ltd.", "status": "closed"}, set(), id="search-and-status-nothing"),
         pytest.param({"q": "", "status": "", "classification": "", "practice_area": ""},
                      {"SRCH-101", "SRCH-102", "SRCH-203", "SRCH-204", "SRCH-305"}, id="all-empty"),
     ],
@@ -215,7 +245,7 @@ def test_a_filter_that_matches_nothing_says_so(searchable, charlie, login):
         pytest.param({"classification": "99"}, 5, "Classification", id="classification-unknown"),
         pytest.param({"practice_area": "piracy"}, 5, "Practice area", id="practice-area"),
         # The valid filters still apply; only the one not understood is left out.
-        pytest.param({"q": "Harbour", "status": "bogus"}, 3, "Status", id="search-kept"),
+        pytest.param({"q": "Harbour Shipping Co.", "status": "bogus"}, 3, "Status", id="search-kept"),
         pytest.param({"status": "open", "practice_area": "piracy"}, 3, "Practice area", id="status-kept"),
     ],
 )
