@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format messages bench bench-audit clean
+.PHONY: help install run test lint format messages bench bench-audit bench-vault clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench: $(STAMP) ## Benchmark the matter list on PostgreSQL (see bench/README.md)
 
 bench-audit: $(STAMP) ## Benchmark the audit trail on PostgreSQL (see bench/README.md, Audit)
 	$(BIN)/python -m bench.audit $(BENCH_ARGS)
+
+bench-vault: $(STAMP) ## Benchmark the vault on PostgreSQL (see bench/README.md, Vault)
+	$(BIN)/python -m bench.vault $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and local data (var/)
 	rm -rf $(VENV) var

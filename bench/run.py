@@ -414,7 +414,7 @@ LABELS = {
 def _label(name: str) -> str:
     parts = name.split(".")
     who = {"typical": "typical person", "low": "low-selectivity person"}[parts[2]]
-    search = f', search "{SEARCH_TERM}"' if parts[-1] == "search" else ""
+    search = ", exact client-name search" if parts[-1] == "search" else ""
     if parts[0] == "view":
         what = {"list": "GET /matters/", "detail": "GET /matters/<pk>/"}[parts[1]]
         return f"view  {what} · {who}{search}"

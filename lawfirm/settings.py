@@ -263,8 +263,11 @@ STORAGES = {
     },
 }
 DOCUMENT_MAX_UPLOAD_BYTES = env_int("DOCUMENT_MAX_UPLOAD_MB", 25, minimum=1) * 1024 * 1024
-# Larger uploads spill to a temporary file instead of memory.
+# Larger uploads spill to a temporary file instead of memory, in clear until the request
+# ends (docs/keys.md): put UPLOAD_TEMP_DIR on a private tmpfs.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = env_str("UPLOAD_TEMP_DIR") or None
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 MATTERS_PAGE_SIZE = env_int("MATTERS_PAGE_SIZE", 25, minimum=5)
