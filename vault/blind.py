@@ -20,7 +20,6 @@ A kind is part of what is hashed, so a name never matches an identifier.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import unicodedata
@@ -34,12 +33,16 @@ _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
 
 
 def normalize_name(value: str) -> str:
+    # ASCII is already NFKC and holds no CJK: the common Latin name skips both steps.
+    if value.isascii():
+        return " ".join(value.casefold().split())
     text = " ".join(unicodedata.normalize("NFKC", value).casefold().split())
     return _SPACE_BETWEEN_CJK.sub("", text)
 
 
 def normalize_identifier(value: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKC", value).casefold() if ch.isalnum())
+    text = value if value.isascii() else unicodedata.normalize("NFKC", value)
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 NORMALIZERS = {"name": normalize_name, "identifier": normalize_identifier}
@@ -51,4 +54,5 @@ def blind_index(value: str | None, kind: str = "name") -> str:
     if not normalized:
         return ""
     message = kind.encode() + b"\x00" + normalized.encode()
-    return hmac.new(blind_index_key(), message, hashlib.sha256).hexdigest()[:INDEX_LENGTH]
+    # hmac.digest: the one-shot C path, several times faster than hmac.new(...).hexdigest().
+    return hmac.digest(blind_index_key(), message, "sha256")[: INDEX_LENGTH // 2].hex()

@@ -30,7 +30,7 @@ class EncryptedContent(File):
 
     def __init__(self, source, key: keyring.LiveKey, binding: bytes, plaintext_size: int | None):
         segment_size = min(settings.VAULT_SEGMENT_KIB * 1024, streams.MAX_SEGMENT)
-        self._segments = streams.encrypt_segments(source, key, binding, segment_size)
+        self._segments = streams.ReadAhead(streams.encrypt_segments(source, key, binding, segment_size))
         reader = streams.SegmentReader(self._segments)
         super().__init__(reader, name=getattr(source, "name", None))
         if plaintext_size is not None:
@@ -43,6 +43,11 @@ class EncryptedContent(File):
     def multiple_chunks(self, chunk_size=None) -> bool:
         return True
 
+    def close(self) -> None:
+        # Stops the read-ahead thread if the storage gave up before the end.
+        self._segments.close()
+        super().close()
+
 
 class EncryptedFieldFile(FieldFile):
     def save(self, name, content, save=True):
@@ -52,7 +57,10 @@ class EncryptedFieldFile(FieldFile):
         size = getattr(content, "size", None)
         source = content.file if isinstance(content, File) and content.file is not None else content
         encrypted = EncryptedContent(source, key, file_binding(self.instance, self.field.name), size)
-        super().save(name, encrypted, save=save)
+        try:
+            super().save(name, encrypted, save=save)
+        finally:
+            encrypted.close()
 
     def open_plaintext(self, *, fresh_key: bool = True) -> streams.SegmentReader:
         """The decrypted content as a read-only binary file; close it when done.
@@ -77,11 +85,17 @@ class EncryptedFieldFile(FieldFile):
             stored.close()
             raise
 
+        ahead = streams.ReadAhead(segments)
+
         def all_segments():
             yield first
-            yield from segments
+            yield from ahead
 
-        return streams.SegmentReader(all_segments(), on_close=stored.close)
+        def close():
+            ahead.close()
+            stored.close()
+
+        return streams.SegmentReader(all_segments(), on_close=close)
 
     def key_id(self) -> int:
         with self.storage.open(self.name, "rb") as stored:

@@ -48,20 +48,23 @@ class _TimedLRU:
         self._lock = threading.Lock()
 
     def get(self, key):
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            value, stored_at = item
-            if time.monotonic() - stored_at > settings.VAULT_KEY_CACHE_SECONDS:
-                del self._items[key]
-                return None
-            self._items.move_to_end(key)
-            return value
+        # No lock and no reordering on a hit (a value is opened for every field shown):
+        # a dict read is atomic, and the bound is kept by put(), oldest entry first.
+        item = self._items.get(key)
+        if item is None:
+            return None
+        value, expires_at = item
+        if time.monotonic() > expires_at:
+            with self._lock:
+                self._items.pop(key, None)
+            return None
+        return value
 
     def put(self, key, value) -> None:
+        # The deadline is computed here: reading a Django setting costs more than the rest of a hit.
+        expires_at = time.monotonic() + settings.VAULT_KEY_CACHE_SECONDS
         with self._lock:
-            self._items[key] = (value, time.monotonic())
+            self._items[key] = (value, expires_at)
             self._items.move_to_end(key)
             while len(self._items) > settings.VAULT_KEY_CACHE_SIZE:
                 self._items.popitem(last=False)

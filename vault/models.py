@@ -23,7 +23,8 @@ def _random_key_id() -> int:
 
 
 def wrap_aad(key_id: int, owner) -> bytes:
-    return b"custos-dek|%d|%s" % (key_id, uuid.UUID(str(owner)).hex.encode())
+    owner_hex = owner.hex if isinstance(owner, uuid.UUID) else uuid.UUID(str(owner)).hex
+    return b"custos-dek|%d|%s" % (key_id, owner_hex.encode())
 
 
 class KeyState(models.TextChoices):

@@ -147,10 +147,11 @@ def _rewrite_file(instance, field, field_file, plaintext, size, *, owner=None) -
     old_name = field_file.name
     key = keyring.active_key(owner if owner is not None else _owner_of_instance(instance))
     base = old_name.split(".k", 1)[0]
+    content = EncryptedContent(plaintext, key, file_binding(instance, field.name), size)
     try:
-        content = EncryptedContent(plaintext, key, file_binding(instance, field.name), size)
         new_name = field_file.storage.save(f"{base}.k{key.id:x}", content, max_length=field.max_length)
     finally:
+        content.close()
         plaintext.close()
     type(instance)._base_manager.filter(pk=instance.pk).update(**{field.attname: new_name})
     storage = field_file.storage
@@ -213,13 +214,14 @@ def rewrap_data_keys(*, batch_size: int = 2000, progress: Progress | None = None
     kek = provider()
     current = kek.current_version()
     rewrapped = 0
+    last = None
     while True:
-        rows = list(
-            DataKey.objects.filter(wrapped__isnull=False)
-            .exclude(kek_version=current)
-            .order_by("id")
-            .values_list("id", "owner", "kek_version", "wrapped")[:batch_size]
-        )
+        # Onwards from the last key done: otherwise each batch walks again past every key rewrapped.
+        # Keys made meanwhile are wrapped under the current version already, so none is missed.
+        pending = DataKey.objects.filter(wrapped__isnull=False).exclude(kek_version=current)
+        if last is not None:
+            pending = pending.filter(id__gt=last)
+        rows = list(pending.order_by("id").values_list("id", "owner", "kek_version", "wrapped")[:batch_size])
         if not rows:
             break
         batch = []
@@ -229,6 +231,7 @@ def rewrap_data_keys(*, batch_size: int = 2000, progress: Progress | None = None
         with transaction.atomic():
             _store_rewrapped(batch, current)
         rewrapped += len(batch)
+        last = rows[-1][0]
         if progress:
             progress({"rewrapped": rewrapped, **kek_status()})
     retired = []

@@ -326,3 +326,36 @@ def test_a_later_segment_altered_cuts_the_download_off_before_the_whole_file(dow
 
     assert served != CONTENT
     assert len(served) < len(CONTENT)
+
+
+# --- read-ahead -------------------------------------------------------------------------------------
+
+
+def _read_ahead_threads() -> list:
+    import threading
+
+    return [thread for thread in threading.enumerate() if thread.name == "vault-read-ahead" and thread.is_alive()]
+
+
+def test_a_download_dropped_half_way_stops_its_read_ahead_and_closes_the_file(document):
+    content = os.urandom(20 * 1024)  # twenty 1 KiB segments: the read-ahead is still working at the first read
+    document.file.save(str(document.pk), ContentFile(content), save=True)
+
+    reader = document.file.open_plaintext()
+    assert reader.read(1024) == content[:1024]
+    reader.close()
+
+    assert _read_ahead_threads() == []
+
+
+def test_a_segment_altered_late_in_the_file_is_raised_to_the_reader_not_lost_in_the_read_ahead(document):
+    content = os.urandom(20 * 1024)
+    document.file.save(str(document.pk), ContentFile(content), save=True)
+    data = bytearray(stored_bytes(document.file))
+    data[-40] ^= 1  # inside the last segment
+    overwrite(document.file, bytes(data))
+
+    with document.file.open_plaintext() as reader, pytest.raises(TamperedFile):
+        while reader.read(1024):
+            pass
+    assert _read_ahead_threads() == []
