@@ -63,8 +63,8 @@ class DataKey(models.Model):
                 name="vault_live_key_has_material",
             ),
         ]
-        # The KEK rewrap walks keys by version; this keeps that walk an index scan.
-        indexes = [models.Index(fields=["kek_version", "id"], name="vault_key_kek_version")]
+        # No index on kek_version: the rewrap walks keys by id, and an index on the column
+        # it rewrites would make every one of its updates touch one more index.
 
     def __str__(self) -> str:
         return f"DEK {self.id} ({self.state})"

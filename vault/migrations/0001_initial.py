@@ -42,7 +42,6 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'data key',
                 'verbose_name_plural': 'data keys',
-                'indexes': [models.Index(fields=['kek_version', 'id'], name='vault_key_kek_version')],
                 'constraints': [models.UniqueConstraint(condition=models.Q(('state', 'active')), fields=('owner',), name='vault_one_active_key'), models.CheckConstraint(condition=models.Q(('state__in', ['retired', 'destroyed']), models.Q(('kek_version__isnull', False), ('wrapped__isnull', False)), _connector='OR'), name='vault_live_key_has_material')],
             },
         ),
