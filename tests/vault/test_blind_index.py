@@ -202,3 +202,15 @@ def test_the_search_term_never_appears_in_the_audit_event(mingzhu, alice, login,
     # Not the blind index either: a reader of the trail could match it against the client table.
     for kind in ("name", "identifier"):
         assert blind_index(typed, kind) not in readable
+
+
+def test_the_index_is_the_documented_hmac_of_the_normalized_value():
+    import hmac
+
+    from vault.blind import normalize_name
+    from vault.keys import blind_index_key
+
+    value = "上海 明珠 贸易有限公司"
+    expected = hmac.new(blind_index_key(), b"name\x00" + normalize_name(value).encode(), "sha256").hexdigest()[:32]
+
+    assert blind_index(value, "name") == expected
