@@ -562,6 +562,7 @@ def measure_rotation(plan: VaultPlan, log: Callable[[str], None]) -> dict:
     rotation = KeyRotation.objects.get(pk=rotation.pk)
     if rotation.state != RotationState.DONE:
         raise BenchSetupError(f"The rotation ended in state {rotation.state}, not done.")
+    _remove_rotation_client(client)
     return {
         "rows": rotation.rows_total,
         "main_pass_s": round(main_pass, 2),
@@ -569,6 +570,18 @@ def measure_rotation(plan: VaultPlan, log: Callable[[str], None]) -> dict:
         "final_sweep_s": round(sweep, 2),
         "rows_per_s_with_sweep": round(rotation.rows_total / (main_pass + sweep)),
     }
+
+
+def _remove_rotation_client(client) -> None:
+    """Leave the firm as generated, so that a later run's list (``--skip-generate``) compares like with like."""
+    from matters.models import Matter, Party
+    from vault.models import DataKey, KeyRotation
+
+    Party.objects.filter(matter__client=client).delete()
+    Matter.objects.filter(client=client).delete()
+    KeyRotation.objects.filter(owner=client.pk).delete()
+    DataKey.objects.filter(owner=client.pk).delete()
+    client.delete()
 
 
 # --- 5. KEK rewrap -------------------------------------------------------------------------
