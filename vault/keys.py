@@ -9,6 +9,7 @@ be named in ``VAULT_KEY_PROVIDER``, so a KEK need never leave the KMS.
 
 from __future__ import annotations
 
+import abc
 import base64
 import binascii
 import os
@@ -65,21 +66,22 @@ def parse_keks(text: str) -> dict[int, bytes]:
     return keks
 
 
-class KeyProvider:
+class KeyProvider(abc.ABC):
     """The interface: versions held, which one wraps new keys, wrap and unwrap."""
 
-    def versions(self) -> tuple[int, ...]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def versions(self) -> tuple[int, ...]: ...
 
     def current_version(self) -> int:
         return max(self.versions())
 
+    @abc.abstractmethod
     def wrap(self, key: bytes, *, aad: bytes) -> tuple[int, bytes]:
         """Wrap ``key`` under the current version; returns (version, wrapped bytes)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def unwrap(self, version: int, wrapped: bytes, *, aad: bytes) -> bytes:
-        raise NotImplementedError
+        """The key ``wrapped`` under ``version``; raises KeyUnavailable if it does not authenticate."""
 
 
 class EnvironmentKeyProvider(KeyProvider):
