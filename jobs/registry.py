@@ -20,6 +20,7 @@ PERIODIC_JOBS: dict[str, str] = {
 # (JSON-serialisable ids, as a Celery task's) and are recorded like the periodic ones.
 ON_DEMAND_JOBS: dict[str, str] = {
     "vault.rotate_client_key": "matters.keys.continue_client_key_rotation",
+    "vault.shred_client": "matters.keys.destroy_client_keys",
 }
 
 # Jobs that run every few seconds: a run that found nothing to do is not recorded.

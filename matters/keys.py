@@ -30,12 +30,14 @@ from django.utils.translation import gettext_lazy as _
 from access.models import Role
 from audit.actions import AuditAction, Outcome
 from audit.events import record_event
+from jobs.services import run_job
 from matters.models import Client, ClientShredding, ShreddingStatus
 from vault import services as vault_services
 from vault.models import DataKey, KeyRotation, KeyState, RotationState
 
 KEY_ROLES = (Role.SECURITY_OFFICER, Role.ADMINISTRATOR)
 ROTATION_JOB = "vault.rotate_client_key"
+SHRED_JOB = "vault.shred_client"
 
 
 class KeyActionRefused(Exception):
@@ -197,29 +199,47 @@ def approve_shredding(*, actor, shredding: ClientShredding) -> ClientShredding:
                 )
             )
         _check_shreddable(client)
-        now = timezone.now()
-        shredding.approved_by, shredding.approved_at = actor, now
+        shredding.approved_by, shredding.approved_at = actor, timezone.now()
+        shredding.save(update_fields=["approved_by", "approved_at"])
         record_event(AuditAction.SHRED_APPROVE, actor=actor, target=client, detail={"shredding": shredding.pk})
-        destroyed = vault_services.destroy_owner_data(client.pk)
-        client.shredded_at = now
-        client.save(update_fields=["shredded_at"])
-        shredding.status, shredding.finished_at = ShreddingStatus.DONE, now
-        shredding.keys_destroyed, shredding.files_deleted = destroyed["keys_destroyed"], destroyed["files_deleted"]
-        shredding.save(
-            update_fields=["approved_by", "approved_at", "status", "finished_at", "keys_destroyed", "files_deleted"]
-        )
-        record_event(
-            AuditAction.KEYS_DESTROYED,
-            actor=actor,
-            target=client,
-            detail={
-                "shredding": shredding.pk,
-                "requested_by": shredding.requested_by.get_username(),
-                "keys_destroyed": shredding.keys_destroyed,
-                "files_deleted": shredding.files_deleted,
-            },
-        )
+        # Run now, not queued: the client must be unreadable the moment the approval is given.
+        # Through run_job all the same, so the destruction has its JobRun like every job.
+        run_job(SHRED_JOB, shredding_id=shredding.pk)
+    shredding.refresh_from_db()
     return shredding
+
+
+def destroy_client_keys(shredding_id: int) -> dict:
+    """The shredding job: destroy an approved request's client keys, blank its indexes, delete its files.
+
+    Called by :func:`approve_shredding` inside its transaction, after both
+    approvals are recorded; refuses a request that is not approved by two people.
+    """
+    shredding = (
+        ClientShredding.objects.select_related("client", "requested_by").select_for_update().get(pk=shredding_id)
+    )
+    client = shredding.client
+    if shredding.status != ShreddingStatus.PENDING or shredding.approved_by_id in (None, shredding.requested_by_id):
+        raise KeyActionRefused(_("This request is no longer awaiting approval."))
+    destroyed = vault_services.destroy_owner_data(client.pk)
+    now = timezone.now()
+    client.shredded_at = now
+    client.save(update_fields=["shredded_at"])
+    shredding.status, shredding.finished_at = ShreddingStatus.DONE, now
+    shredding.keys_destroyed, shredding.files_deleted = destroyed["keys_destroyed"], destroyed["files_deleted"]
+    shredding.save(update_fields=["status", "finished_at", "keys_destroyed", "files_deleted"])
+    record_event(
+        AuditAction.KEYS_DESTROYED,
+        actor=shredding.approved_by,
+        target=client,
+        detail={
+            "shredding": shredding.pk,
+            "requested_by": shredding.requested_by.get_username(),
+            "keys_destroyed": shredding.keys_destroyed,
+            "files_deleted": shredding.files_deleted,
+        },
+    )
+    return {"keys_destroyed": shredding.keys_destroyed, "files_deleted": shredding.files_deleted}
 
 
 def cancel_shredding(*, actor, shredding: ClientShredding) -> ClientShredding:
@@ -303,7 +323,7 @@ def continue_client_key_rotation(rotation_id: int, *, batch_size: int | None = N
     }
 
 
-def rewrap_data_keys(*, progress: Callable[[dict], None] | None = None, batch_size: int = 2000) -> dict:
+def rewrap_data_keys(*, progress: Callable[[dict], None] | None = None, batch_size: int = 5000) -> dict:
     """The KEK rewrap job: every data key under the current KEK version, unused versions retired."""
     result = vault_services.rewrap_data_keys(batch_size=batch_size, progress=progress)
     if result["rewrapped"] or result["retired_versions"]:

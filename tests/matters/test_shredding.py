@@ -235,3 +235,41 @@ def test_an_old_backup_of_the_key_is_useless_once_its_kek_version_is_gone(ended,
     assert provider().versions() == (2,)
     with pytest.raises(KeyUnavailable):
         provider().unwrap(backup[2], backup[3], aad=wrap_aad(backup[0], backup[1]))
+
+
+# --- the job and the command --------------------------------------------------------------------
+
+
+def test_the_destruction_runs_as_a_recorded_job(ended, dana, adam):
+    from jobs.models import JobOutcome, JobRun
+
+    _shred(dana, adam, ended)
+
+    run = JobRun.objects.get(job="vault.shred_client")
+    assert run.outcome == JobOutcome.SUCCEEDED
+    assert run.counts["keys_destroyed"] == 1
+
+
+def test_the_command_takes_two_named_people_and_refuses_one_twice(ended, dana, adam):
+    from django.core.management.base import CommandError
+
+    out = StringIO()
+    call_command("shred_client", ended.code, "--request", "--as", "dana", stdout=out)
+    assert "awaiting approval" in out.getvalue()
+
+    with pytest.raises(CommandError, match="One approver cannot shred alone"):
+        call_command("shred_client", ended.code, "--approve", "--as", "dana", stdout=StringIO())
+    assert _key_states(ended) == {KeyState.ACTIVE}
+
+    out = StringIO()
+    call_command("shred_client", ended.code, "--approve", "--as", "adam", stdout=out)
+    assert "keys destroyed" in out.getvalue()
+    assert _key_states(ended) == {KeyState.DESTROYED}
+    assert NAME not in out.getvalue()
+
+
+def test_the_command_names_who_must_act(ended):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--as USERNAME"):
+        call_command("shred_client", ended.code, "--request", stdout=StringIO())
