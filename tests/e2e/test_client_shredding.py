@@ -6,33 +6,20 @@ A screenshot of the officer's page is left in /tmp/custos-e2e-client-keys-zh.png
 
 from __future__ import annotations
 
-import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from django_otp.oath import totp
 
 from access.models import GrantLevel
-from tests.factories import PASSWORD, ClientFactory, MatterFactory, grant, make_document
+from tests.e2e.signing_in import sign_in
+from tests.factories import ClientFactory, MatterFactory, grant, make_document
 
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = Path(tempfile.gettempdir())
-
-
-def _sign_in(page, site: str, user) -> None:
-    device = user.totpdevice_set.get(confirmed=True)
-    page.goto(f"{site}/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/account/sign-in/verify/"))
-    page.fill("input[name=token]", f"{totp(device.bin_key, device.step, device.t0, device.digits):06d}")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(rf"^{re.escape(site)}/(matters/|audit/)?$"))
 
 
 def test_two_people_destroy_a_clients_keys_and_the_lawyer_finds_it_gone(
@@ -47,7 +34,7 @@ def test_two_people_destroy_a_clients_keys_and_the_lawyer_finds_it_gone(
 
     # Dana, the security officer, works in Chinese: she sees the client by code only and asks.
     officer = browser.new_context(**{**browser_context_args, "locale": "zh-CN"}).new_page()
-    _sign_in(officer, site, dana)
+    sign_in(officer, site, dana)
     officer.goto(f"{site}/matters/clients/keys/")
     assert officer.locator("main h1").inner_text() == "客户密钥"
     officer.get_by_role("link", name="C-7001").click()
@@ -60,7 +47,7 @@ def test_two_people_destroy_a_clients_keys_and_the_lawyer_finds_it_gone(
 
     # Adam, an administrator, approves; a mistyped code is named, then the right one destroys the keys.
     admin = browser.new_context(**browser_context_args).new_page()
-    _sign_in(admin, site, adam)
+    sign_in(admin, site, adam)
     admin.goto(f"{site}/matters/clients/keys/")
     admin.get_by_role("link", name="C-7001").click()
     admin.fill("input[name=approve-code]", "C-7000")
@@ -72,7 +59,7 @@ def test_two_people_destroy_a_clients_keys_and_the_lawyer_finds_it_gone(
 
     # Alice still sees the matter by number, its contents destroyed; the document answers 410.
     lawyer = browser.new_context(**browser_context_args).new_page()
-    _sign_in(lawyer, site, alice)
+    sign_in(lawyer, site, alice)
     lawyer.goto(f"{site}{matter.get_absolute_url()}")
     assert lawyer.locator("main h1").inner_text() == "destroyed"
     assert matter.title not in lawyer.content()

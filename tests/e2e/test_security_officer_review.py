@@ -12,25 +12,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from django_otp.oath import totp
 
-from tests.factories import PASSWORD
+from tests.e2e.signing_in import sign_in
 
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = Path(tempfile.gettempdir())
-
-
-def _sign_in(page, site: str, user) -> None:
-    device = user.totpdevice_set.get(confirmed=True)
-    page.goto(f"{site}/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/account/sign-in/verify/"))
-    page.fill("input[name=token]", f"{totp(device.bin_key, device.step, device.t0, device.digits):06d}")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(rf"^{re.escape(site)}/(matters/|audit/)?$"))
 
 
 def test_denied_lawyer_is_found_by_the_security_officer_who_exports_it(
@@ -41,7 +28,7 @@ def test_denied_lawyer_is_found_by_the_security_officer_who_exports_it(
 
     # Charlie, a lawyer without a grant, tries the matter's address and the review screen.
     lawyer = browser.new_context(**browser_context_args).new_page()
-    _sign_in(lawyer, site, charlie)
+    sign_in(lawyer, site, charlie)
     assert lawyer.goto(f"{site}{matter.get_absolute_url()}").status == 404
     assert matter.title not in lawyer.content()
     assert lawyer.goto(f"{site}/audit/").status == 404  # refused, and that too is on record
@@ -50,7 +37,7 @@ def test_denied_lawyer_is_found_by_the_security_officer_who_exports_it(
 
     # Dana, the security officer, lands on the audit section after signing in.
     officer = browser.new_context(**browser_context_args).new_page()
-    _sign_in(officer, site, dana)
+    sign_in(officer, site, dana)
     officer.wait_for_url(f"{site}/audit/")
     assert officer.locator("header nav").get_by_role("link", name="Audit").get_attribute("aria-current") == "page"
 
