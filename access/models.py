@@ -8,8 +8,11 @@ stored in direct foreign-key tables, never the generic ones (their text
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -61,7 +64,12 @@ class User(AbstractUser):
         _("employment status"), max_length=16, choices=EmploymentStatus, default=EmploymentStatus.ACTIVE
     )
     start_date = models.DateField(_("start date"), null=True, blank=True)
-    departure_date = models.DateField(_("departure date"), null=True, blank=True)
+    departure_date = models.DateField(
+        _("departure date"),
+        null=True,
+        blank=True,
+        help_text=_("Required for a departing person. Their grants and sessions end at the start of this day."),
+    )
     manager = models.ForeignKey(
         "self", verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
@@ -74,19 +82,24 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    def clean(self) -> None:
+        super().clean()
+        if self.employment_status == EmploymentStatus.DEPARTING and self.departure_date is None:
+            raise ValidationError({"departure_date": _("Set the departure date of a departing person.")})
+
     @property
     def is_departed(self) -> bool:
-        """Departed, or departing and past the departure date (their last working day).
+        """Departed, or departing and the departure date has come.
 
-        Exact, like every expiry here: true from the day after, even before the
-        periodic job records the departure.
+        Exact, like every expiry here: true from the start of the departure date,
+        even before the periodic job records the departure.
         """
         if self.employment_status == EmploymentStatus.DEPARTED:
             return True
         return (
             self.employment_status == EmploymentStatus.DEPARTING
             and self.departure_date is not None
-            and self.departure_date < timezone.localdate()
+            and self.departure_date <= timezone.localdate()
         )
 
     def role_names(self) -> set[str]:
@@ -136,6 +149,17 @@ class GrantDetails(models.Model):
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("granted at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    # The approved request this grant came from (None: added directly, or by a job).
+    request = models.ForeignKey(
+        "access.AccessRequest",
+        verbose_name=_("request"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # When the holder was told the grant is about to end (once per grant; a renewal clears it).
+    expiry_warned_at = models.DateTimeField(_("expiry warning sent at"), null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -184,6 +208,163 @@ class MatterGroupGrant(GroupObjectPermissionBase, GrantDetails):
 
     def __str__(self) -> str:
         return f"{self.content_object} · {self.group} · {self.level.label}"
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    DENIED = "denied", _("Denied")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    LAPSED = "lapsed", _("Lapsed")
+
+
+class ApprovalCapacity(models.TextChoices):
+    """In what capacity someone approved: a highly confidential matter needs both."""
+
+    PARTNER = "partner", _("Responsible partner")
+    ADMINISTRATOR = "administrator", _("Administrator")
+    SECURITY_OFFICER = "security_officer", _("Security officer")
+
+
+class AccessRequest(models.Model):
+    """A person's request for access to one matter, until someone decides it.
+
+    ``matter`` is None when no matter has the number typed: such a request is
+    kept and answered exactly like one for a matter the requester may not see,
+    so the answer never tells whether the number exists. ``matter_number`` is
+    the number as typed (shown back as typed, for the same reason).
+    The status moves only through :data:`access.access_requests.TRANSITIONS`.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested for"),
+        on_delete=models.CASCADE,
+        related_name="access_requests",
+    )
+    # Someone other than the requester who filed it for them (a partner adding a
+    # member to a highly confidential matter's team); that filing is their approval.
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    matter = models.ForeignKey(
+        "matters.Matter",
+        verbose_name=_("matter"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="access_requests",
+    )
+    matter_number = models.CharField(_("matter number"), max_length=32)
+    level = models.CharField(_("level"), max_length=32, choices=GrantLevel)
+    reason = models.TextField(_("reason"), max_length=1000)
+    ends_on = models.DateField(_("access until"))
+    renewal = models.BooleanField(_("renewal"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=RequestStatus, default=RequestStatus.PENDING)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decision_reason = models.CharField(_("reason for the decision"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("access request")
+        verbose_name_plural = _("access requests")
+        ordering = ["-created_at"]
+        constraints = [
+            # One pending request per person and number: a second is refused by the form,
+            # and by the database should two arrive at once.
+            models.UniqueConstraint(
+                fields=["requester", "matter_number"],
+                condition=Q(status="pending"),
+                name="one_pending_request_per_number",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="access_request_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.matter_number} · {self.requester} · {self.get_status_display()}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == RequestStatus.PENDING
+
+
+class AccessApproval(models.Model):
+    """One person's approval of a request. A highly confidential matter needs two, by two people."""
+
+    request = models.ForeignKey(
+        AccessRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="approvals"
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.PROTECT, related_name="+"
+    )
+    capacity = models.CharField(_("capacity"), max_length=32, choices=ApprovalCapacity)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("approved at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("approval")
+        verbose_name_plural = _("approvals")
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "approver"], name="one_approval_per_person"),
+            models.UniqueConstraint(fields=["request", "capacity"], name="one_approval_per_capacity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} · {self.approver} · {self.get_capacity_display()}"
+
+
+class NotificationKind(models.TextChoices):
+    REQUEST_SUBMITTED = "request_submitted", _("Access request to decide")
+    REQUEST_NEEDS_SECOND = "request_needs_second", _("Second approval needed")
+    REQUEST_APPROVED = "request_approved", _("Access request approved")
+    REQUEST_DENIED = "request_denied", _("Access request denied")
+    REQUEST_LAPSED = "request_lapsed", _("Access request lapsed")
+    GRANT_ADDED = "grant_added", _("Access given")
+    GRANT_EXPIRING = "grant_expiring", _("Access ending soon")
+    GRANT_REVOKED = "grant_revoked", _("Access revoked")
+    DEPARTURE = "departure", _("Access ended at departure")
+
+
+class Notification(models.Model):
+    """Something a person should know, shown in the app and sent by e-mail.
+
+    Stored as a kind and its parameters, not as text, so it is worded in the
+    reader's language when shown (``access.notifications``). Parameters name
+    matters by number only; free-text reasons appear in the app, never in e-mail.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind)
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "-created_at"], name="notification_inbox")]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} · {self.get_kind_display()}"
 
 
 class UserSession(models.Model):

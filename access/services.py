@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -14,10 +14,21 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from access.models import EmploymentStatus, GrantLevel, MatterGroupGrant, MatterUserGrant, Role, User, UserSession
+from access.models import (
+    AccessRequest,
+    EmploymentStatus,
+    GrantLevel,
+    MatterGroupGrant,
+    MatterUserGrant,
+    NotificationKind,
+    Role,
+    User,
+    UserSession,
+)
+from access.notifications import notify
 from audit.actions import AuditAction
 from audit.events import record_event
-from matters.models import Matter
+from matters.models import Classification, Matter
 
 # What each role may do in the admin site (Django model permissions, not matter
 # access: no role reads a matter without a grant).
@@ -83,8 +94,13 @@ def grant_matter_access(
     user: User | None = None,
     group: Group | None = None,
     expires_at: datetime | None = None,
+    request: AccessRequest | None = None,
 ) -> MatterUserGrant | MatterGroupGrant:
-    """Give a person or group access to a matter, replacing any grant they already hold on it."""
+    """Give a person or group access to a matter, replacing any grant they already hold on it.
+
+    ``request``: the approved request it comes from; replacing a live grant from a
+    renewal request is recorded as a renewal.
+    """
     check_grant(actor=actor, user=user, group=group, reason=reason, expires_at=expires_at)
     permission = Permission.objects.get(content_type__app_label="matters", codename=GrantLevel(level).value)
     model, grantee = (MatterUserGrant, {"user": user}) if user is not None else (MatterGroupGrant, {"group": group})
@@ -97,9 +113,15 @@ def grant_matter_access(
             "reason": reason.strip(),
             "expires_at": expires_at,
             "created_at": timezone.now(),
+            "request": request,
+            "expiry_warned_at": None,
         },
     )
-    _record_grant_event(AuditAction.GRANT_CREATE, grant, actor=actor, matter=matter, replaced=not created)
+    action = (
+        AuditAction.GRANT_RENEW if request is not None and request.renewal and not created else AuditAction.GRANT_CREATE
+    )
+    facts = {"request_id": str(request.pk)} if request is not None else {}
+    _record_grant_event(action, grant, actor=actor, matter=matter, replaced=not created, **facts)
     return grant
 
 
@@ -108,6 +130,83 @@ def revoke_matter_access(*, actor: User | None, grant: MatterUserGrant | MatterG
     """Remove a grant. ``reason``: why, when the system revokes (recorded; never client data)."""
     _record_grant_event(AuditAction.GRANT_REVOKE, grant, actor=actor, reason=reason)
     grant.delete()
+
+
+# The reason an event records when the matter's manager revokes (their own words go to the holder only).
+REVOKED_BY_MANAGER = "revoked by the matter's manager"
+
+
+def add_team_member(
+    *,
+    actor: User,
+    matter: Matter,
+    level: GrantLevel,
+    reason: str,
+    user: User | None = None,
+    group: Group | None = None,
+    ends_on: date | None = None,
+) -> MatterUserGrant | MatterGroupGrant | AccessRequest:
+    """The matter's manager adds a person or team, or changes their level.
+
+    On a HIGHLY CONFIDENTIAL matter the two-person rule still holds: adding a person
+    files a request carrying the manager's approval, which waits for the security
+    officer's; teams are not added there. Returns the grant, or that request.
+    """
+    from access import access_requests
+    from access.policy import Action, can
+
+    if not can(actor, Action.MANAGE, matter):
+        raise PermissionDenied
+    today = timezone.localdate()
+    if ends_on is not None and ends_on < today:
+        raise ValidationError({"ends_on": _("The end date is in the past.")})
+    if matter.classification >= Classification.HIGHLY_CONFIDENTIAL:
+        if group is not None:
+            raise ValidationError(
+                {"group": _("On a highly confidential matter, access is given to people one by one.")}
+            )
+        if ends_on is None:
+            raise ValidationError({"ends_on": _("Access to a highly confidential matter needs an end date.")})
+        with transaction.atomic():
+            filed = access_requests.request_access(
+                actor=actor, requester=user, number=matter.number, level=level, reason=reason, ends_on=ends_on
+            )
+            return access_requests.approve_access_request(actor=actor, access_request=filed)
+    expires_at = access_requests.expires_at_for(ends_on) if ends_on is not None else None
+    with transaction.atomic():
+        added = grant_matter_access(
+            actor=actor, matter=matter, level=level, reason=reason, user=user, group=group, expires_at=expires_at
+        )
+        holders = [user] if user is not None else list(group.user_set.all())
+        notify(
+            [person for person in holders if person.pk != actor.pk],
+            NotificationKind.GRANT_ADDED,
+            {"approver": str(actor), "number": matter.number, "level": GrantLevel(level).value},
+            matter.get_absolute_url(),
+        )
+    return added
+
+
+@transaction.atomic
+def revoke_team_grant(*, actor: User, grant: MatterUserGrant | MatterGroupGrant, reason: str) -> None:
+    """The matter's manager revokes a grant at once, saying why; the holder loses access
+    on their next request and is told (the reason in the app only)."""
+    from access.policy import Action, can
+
+    matter = grant.content_object
+    if not can(actor, Action.MANAGE, matter):
+        raise PermissionDenied
+    if isinstance(grant, MatterUserGrant) and grant.user_id == actor.pk:
+        raise ValidationError(_("You cannot revoke your own access here. Ask an administrator."))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why access is revoked: the holder is told.")})
+    holders = [grant.user] if isinstance(grant, MatterUserGrant) else list(grant.group.user_set.all())
+    revoke_matter_access(actor=actor, grant=grant, reason=REVOKED_BY_MANAGER)
+    notify(
+        [person for person in holders if person.pk != actor.pk],
+        NotificationKind.GRANT_REVOKED,
+        {"number": matter.number, "reason": reason.strip()},
+    )
 
 
 def _record_grant_event(
@@ -161,8 +260,8 @@ DEPARTED = "departed"
 def end_access_of_departed_users(now: datetime | None = None) -> dict[str, int]:
     """The periodic job: departed people lose their grants, teams and sessions.
 
-    A departing person becomes departed the day after their departure date
-    (the date is their last working day).
+    A departing person is departed from the start of their departure date. Their
+    manager and HR are told what was revoked (in the app, and by e-mail).
     Idempotent: a second run finds nothing left to do.
     """
     now = now or timezone.now()
@@ -170,7 +269,7 @@ def end_access_of_departed_users(now: datetime | None = None) -> dict[str, int]:
     counts = {"users": 0, "grants": 0, "groups": 0, "sessions": 0}
     # One save per person (not QuerySet.update) so that change history sees it.
     for user in User.objects.filter(
-        employment_status=EmploymentStatus.DEPARTING, departure_date__isnull=False, departure_date__lt=today
+        employment_status=EmploymentStatus.DEPARTING, departure_date__isnull=False, departure_date__lte=today
     ):
         user.employment_status = EmploymentStatus.DEPARTED
         user.save(update_fields=["employment_status"])
@@ -180,26 +279,40 @@ def end_access_of_departed_users(now: datetime | None = None) -> dict[str, int]:
         | Q(signed_in_sessions__isnull=False)
         | (Q(groups__isnull=False) & ~Q(groups__name__in=Role.values))
     )
-    for user in pending.distinct().iterator():
+    for user in pending.distinct().select_related("manager").iterator():
         with transaction.atomic():
-            # One by one, not QuerySet.delete(): each revocation is its own audit event.
-            grants = 0
-            for grant in MatterUserGrant.objects.filter(user=user).select_related(
-                "user", "permission", "content_object__client"
-            ):
-                revoke_matter_access(actor=None, grant=grant, reason=DEPARTED)
-                grants += 1
-            teams = list(user.groups.exclude(name__in=Role.values))
-            user.groups.remove(*teams)
-            sessions = end_sessions(user)
-            if user.is_active:
-                user.is_active = False
-                user.save(update_fields=["is_active"])
+            revoked = _end_access_of(user)
         counts["users"] += 1
-        counts["grants"] += grants
-        counts["groups"] += len(teams)
-        counts["sessions"] += sessions
+        counts["grants"] += len(revoked["grants"])
+        counts["groups"] += len(revoked["groups"])
+        counts["sessions"] += revoked["sessions"]
     return counts
+
+
+def _end_access_of(user: User) -> dict:
+    """Revoke one departed person's grants and teams, end their sessions, tell manager and HR."""
+    grants = []
+    # One by one, not QuerySet.delete(): each revocation is its own audit event.
+    for grant in MatterUserGrant.objects.filter(user=user).select_related(
+        "user", "permission", "content_object__client"
+    ):
+        grants.append({"number": grant.content_object.number, "level": grant.level.value})
+        revoke_matter_access(actor=None, grant=grant, reason=DEPARTED)
+    teams = list(user.groups.exclude(name__in=Role.values))
+    user.groups.remove(*teams)
+    sessions = end_sessions(user)
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    grants.sort(key=lambda item: item["number"])
+    revoked = {"grants": grants, "groups": sorted(team.name for team in teams), "sessions": sessions}
+    hr = User.objects.filter(groups__name=Role.HR.value, is_active=True).distinct()
+    notify(
+        [user.manager, *hr],
+        NotificationKind.DEPARTURE,
+        {"person": str(user), "username": user.get_username(), "count": len(grants), **revoked},
+    )
+    return revoked
 
 
 def clear_expired_sessions(now: datetime | None = None) -> dict[str, int]:

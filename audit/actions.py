@@ -39,6 +39,13 @@ class AuditAction(models.TextChoices):
     DOCUMENT_UPLOAD = "document.upload", _("Uploaded document")
     GRANT_CREATE = "grant.create", _("Granted access")
     GRANT_REVOKE = "grant.revoke", _("Revoked access")
+    GRANT_RENEW = "grant.renew", _("Renewed access")
+    GRANT_EXPIRE = "grant.expire", _("Access expired")
+    ACCESS_REQUEST = "access.request", _("Requested access")
+    ACCESS_APPROVE = "access.approve", _("Approved an access request")
+    ACCESS_DENY = "access.deny", _("Denied an access request")
+    ACCESS_WITHDRAW = "access.withdraw", _("Withdrew an access request")
+    ACCESS_LAPSE = "access.lapse", _("An access request lapsed")
     AUDIT_EXPORT = "audit.export", _("Exported audit events")
     AUDIT_VIEW = "audit.view", _("Reviewed audit events")
     AUDIT_VERIFY = "audit.verify", _("Verified the audit trail")
@@ -62,6 +69,13 @@ CHANGE_ACTIONS = frozenset(
         AuditAction.DOCUMENT_UPLOAD,
         AuditAction.GRANT_CREATE,
         AuditAction.GRANT_REVOKE,
+        AuditAction.GRANT_RENEW,
+        AuditAction.GRANT_EXPIRE,
+        AuditAction.ACCESS_REQUEST,
+        AuditAction.ACCESS_APPROVE,
+        AuditAction.ACCESS_DENY,
+        AuditAction.ACCESS_WITHDRAW,
+        AuditAction.ACCESS_LAPSE,
         AuditAction.DETECTION_SETTINGS_CHANGE,
         AuditAction.ALERT_UPDATE,
         AuditAction.LEGAL_HOLD_SET,

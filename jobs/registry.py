@@ -9,6 +9,7 @@ from __future__ import annotations
 PERIODIC_JOBS: dict[str, str] = {
     "access.end_departed_access": "access.services.end_access_of_departed_users",
     "access.clear_expired_sessions": "access.services.clear_expired_sessions",
+    "access.expire_grants": "access.expiry.expire_grants",
     "audit.chain_events": "audit.services.chain_events",
     "audit.sign_checkpoint": "audit.checkpoints.sign_checkpoint",
     "audit.detect": "audit.detection.run_detection",

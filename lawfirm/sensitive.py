@@ -30,6 +30,9 @@ SENSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
     # while Bob is away") and so may name the client or the deal.
     "access.matterusergrant": ("reason",),
     "access.mattergroupgrant": ("reason",),
+    # Requests and decisions are free text of the same kind.
+    "access.accessrequest": ("reason", "decision_reason"),
+    "access.accessapproval": ("note",),
 }
 
 
@@ -57,6 +60,7 @@ TRACKED_MODELS: dict[str, History] = {
     "access.user": History(exclude=("password", "last_login"), m2m=("groups", "user_permissions")),
     "access.matterusergrant": History(),
     "access.mattergroupgrant": History(),
+    "access.accessrequest": History(),
     # updated_at only repeats the log entry's own timestamp.
     "audit.detectionsettings": History(exclude=("updated_at",)),
     "audit.alert": History(exclude=("updated_at",)),

@@ -272,6 +272,20 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 MATTERS_PAGE_SIZE = env_int("MATTERS_PAGE_SIZE", 25, minimum=5)
 
+# --- Access requests and grants ----------------------------------------------------------
+# How long a requested grant may run, in days, by the matter's classification (its value).
+ACCESS_MAX_DAYS = {
+    10: env_int("ACCESS_MAX_DAYS_PUBLIC", 365, minimum=1),
+    20: env_int("ACCESS_MAX_DAYS_INTERNAL", 180, minimum=1),
+    30: env_int("ACCESS_MAX_DAYS_CONFIDENTIAL", 90, minimum=1),
+    40: env_int("ACCESS_MAX_DAYS_HIGHLY_CONFIDENTIAL", 30, minimum=1),
+}
+ACCESS_DEFAULT_DAYS = env_int("ACCESS_DEFAULT_DAYS", 30, minimum=1)
+# Holders are told this many days before a grant ends, and may ask for a renewal.
+ACCESS_EXPIRY_WARNING_DAYS = env_int("ACCESS_EXPIRY_WARNING_DAYS", 7, minimum=1)
+# A request nobody decides within this many days lapses (the requester is told).
+ACCESS_REQUEST_LAPSE_DAYS = env_int("ACCESS_REQUEST_LAPSE_DAYS", 14, minimum=1)
+
 
 # --- Audit trail ----------------------------------------------------------------------
 def _audit_signing_key() -> str:
@@ -390,6 +404,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "jobs.tasks.run_periodic_job",
         "schedule": crontab(),  # every minute
         "args": ("audit.detect",),
+    },
+    # Removes expired grants (they stopped authorizing at their end already), warns
+    # holders of grants about to end, and lapses requests nobody decided.
+    "expire-grants": {
+        "task": "jobs.tasks.run_periodic_job",
+        "schedule": crontab(hour=0, minute=10),
+        "args": ("access.expire_grants",),
     },
     # Picks up a KEK rewrap or a client key rotation that was interrupted, and finishes it.
     "resume-key-rotations": {

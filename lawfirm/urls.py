@@ -14,7 +14,7 @@ def healthz(request):
 
 urlpatterns = [
     path("", access_views.home, name="home"),
-    path("account/", include("access.urls")),
+    path("", include("access.urls")),
     path("matters/", include("matters.urls")),
     path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),

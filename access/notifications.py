@@ -1,0 +1,129 @@
+"""Notifications: in the app, and by e-mail (console in the demo, SMTP in production).
+
+A notification is stored as a kind and parameters and worded when shown, in the
+reader's language. E-mail carries both English and Simplified Chinese (the firm's
+two languages; nobody has a language preference on record) and never the
+free-text reasons people type — those may name a client, and e-mail leaves the
+firm's systems — only matter numbers, levels and dates, with a link to the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.utils import translation
+from django.utils.dateparse import parse_date
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from access.models import GrantLevel, Notification, NotificationKind, User
+
+logger = logging.getLogger(__name__)
+
+
+def notify(recipients: Iterable[User], kind: NotificationKind, params: dict | None = None, url: str = "") -> int:
+    """Tell each recipient (once, however often listed); returns how many were told.
+
+    Rows are written in the caller's transaction; e-mail goes after it commits,
+    so a rolled-back decision never announces itself.
+    """
+    people = {person.pk: person for person in recipients if person is not None and person.is_active}
+    if not people:
+        return 0
+    rows = [Notification(recipient=person, kind=kind, params=params or {}, url=url) for person in people.values()]
+    Notification.objects.bulk_create(rows)
+    addressed = [person.email for person in people.values() if person.email]
+    if addressed:
+        transaction.on_commit(lambda: _send_email(addressed, kind, params or {}, url))
+    return len(rows)
+
+
+def notify_many(notes: list[tuple[User, NotificationKind, dict, str]]) -> int:
+    """Many notifications of possibly different kinds at once (the daily job): one INSERT, one SMTP connection."""
+    notes = [note for note in notes if note[0].is_active]
+    Notification.objects.bulk_create(
+        [Notification(recipient=person, kind=kind, params=params, url=url) for person, kind, params, url in notes],
+        batch_size=1000,
+    )
+    mail = [(person.email, kind, params, url) for person, kind, params, url in notes if person.email]
+    if mail:
+        transaction.on_commit(lambda: _send_emails(mail))
+    return len(notes)
+
+
+def message(kind: str, params: dict) -> str:
+    """The notification's sentence in the active language."""
+    values = {**params}
+    if "level" in values:
+        values["level"] = _level_label(values["level"])
+    if "until" in values:
+        values["until"] = _date(values["until"])
+    wording = {
+        NotificationKind.REQUEST_SUBMITTED: _("%(requester)s asks for %(level)s access to matter %(number)s."),
+        NotificationKind.REQUEST_NEEDS_SECOND: _(
+            "%(approver)s approved %(requester)s's request for matter %(number)s; a second approval is needed."
+        ),
+        NotificationKind.REQUEST_APPROVED: _(
+            "Your request for %(level)s access to matter %(number)s was approved, until %(until)s."
+        ),
+        NotificationKind.REQUEST_DENIED: _("Your request for access to matter %(number)s was denied."),
+        NotificationKind.REQUEST_LAPSED: _(
+            "Your request for access to matter %(number)s lapsed: nobody decided it in time. You may ask again."
+        ),
+        NotificationKind.GRANT_ADDED: _("%(approver)s gave you %(level)s access to matter %(number)s."),
+        NotificationKind.GRANT_EXPIRING: _(
+            "Your %(level)s access to matter %(number)s ends at the end of %(until)s. "
+            "Ask for a renewal if you still need it."
+        ),
+        NotificationKind.GRANT_REVOKED: _("Your access to matter %(number)s was revoked."),
+        NotificationKind.DEPARTURE: _(
+            "%(person)s has left the firm: %(count)s grants were revoked and their sessions ended."
+        ),
+    }.get(kind)
+    if wording is None:
+        return ""
+    try:
+        return wording % values
+    except (KeyError, TypeError, ValueError):
+        logger.warning("notification %s is missing parameters", kind)
+        return str(NotificationKind(kind).label)
+
+
+def _level_label(value: str) -> str:
+    try:
+        return str(GrantLevel(value).label).lower()
+    except ValueError:
+        return value
+
+
+def _date(value: str) -> str:
+    parsed = parse_date(value) if isinstance(value, str) else value
+    return date_format(parsed, "DATE_FORMAT") if parsed else str(value)
+
+
+def _email(address: str, kind: str, params: dict, url: str) -> EmailMessage:
+    parts, subjects = [], []
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            subjects.append(str(NotificationKind(kind).label))
+            parts.append(message(kind, params))
+    link = f"{settings.SITE_URL}{url}" if url else settings.SITE_URL
+    body = "\n\n".join(parts) + (f"\n\n{link}\n" if link else "\n")
+    return EmailMessage(f"Custos: {subjects[0]} / {subjects[1]}", body, to=[address])
+
+
+def _send_email(addresses: list[str], kind: str, params: dict, url: str) -> None:
+    _send_emails([(address, kind, params, url) for address in addresses])
+
+
+def _send_emails(mail: list[tuple[str, str, dict, str]]) -> None:
+    """Send after commit; a mail server that is down loses no notification (the app still shows it)."""
+    try:
+        with get_connection() as connection:
+            connection.send_messages([_email(*item) for item in mail])
+    except OSError:
+        logger.exception("could not send %d notification e-mails", len(mail))
