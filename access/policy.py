@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, User
 from audit.actions import AuditAction, Outcome
 from audit.events import record_event
-from matters.models import Document, Matter
+from matters.models import Classification, Document, Matter, MatterStatus
 
 
 class Action(StrEnum):
@@ -276,3 +276,22 @@ def get_document_for(user, pk, action: Action | str = Action.VIEW, *, audit_as: 
     """The document, if ``user`` may perform ``action`` on its matter (``audit_as`` as for matters)."""
     found = Document.objects.select_related("matter__client").filter(pk=pk).first()
     return _require(user, action, Document, pk, found, audit_as)[0]
+
+
+# Roles that may browse the matters open to requests (a vendor asks by number only).
+_BROWSING_ROLES = frozenset({"lawyer", "partner"})
+
+
+def requestable_matters(user) -> QuerySet[Matter]:
+    """Matters ``user`` may see listed in order to ask for access: PUBLIC and INTERNAL ones
+    they do not already see. CONFIDENTIAL and above are never listed to anyone without
+    access — those are asked for by number (``access.access_requests``)."""
+    if _ineligibility(user) is not None or not (_BROWSING_ROLES & user.role_names()):
+        return Matter.objects.none()
+    direct, via_group = _grant_sources(user, Action.VIEW)
+    return (
+        Matter.objects.filter(classification__lt=Classification.CONFIDENTIAL)
+        .exclude(status=MatterStatus.CLOSED)
+        .exclude(pk__in=direct)
+        .exclude(pk__in=via_group)
+    )
