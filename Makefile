@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format messages bench bench-audit bench-vault clean
+.PHONY: help install run test lint format messages bench bench-audit bench-vault bench-grants clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench-audit: $(STAMP) ## Benchmark the audit trail on PostgreSQL (see bench/READ
 
 bench-vault: $(STAMP) ## Benchmark the vault on PostgreSQL (see bench/README.md, Vault)
 	$(BIN)/python -m bench.vault $(BENCH_ARGS)
+
+bench-grants: $(STAMP) ## Benchmark the daily grant-expiry job on PostgreSQL (see bench/README.md, Grants)
+	$(BIN)/python -m bench.grants $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and local data (var/)
 	rm -rf $(VENV) var

@@ -120,7 +120,7 @@ def request_access(
             )
             record_request_event(AuditAction.ACCESS_REQUEST, access_request, actor=actor, known=matter is not None)
             notify(
-                approvers_for(access_request),
+                [person for person in approvers_for(access_request) if person.pk != actor.pk],
                 NotificationKind.REQUEST_SUBMITTED,
                 {"requester": str(requester), "number": number, "level": access_request.level},
                 reverse("access:approvals"),

@@ -6,7 +6,15 @@ view-only or team access; Charlie, corporate lawyer who sees none of the litigat
 matters; Dana, the security officer, and Adam, the administrator, who see no
 matter contents at all; Harriet in HR; Victor from an e-discovery vendor with a
 time-boxed grant; Erin, a new associate who has not yet set up an authenticator;
-Frank, who is leaving the firm; and root, a superuser without any grant.
+Frank, who is leaving the firm (Alice is his manager); and root, a superuser
+without any grant.
+
+Access requests wait in every approver's queue (made through the services, so
+their audit events and notifications exist): Charlie's for a confidential matter
+of Alice's, Bob's for a highly confidential one that Alice approved and Dana has
+yet to, and Charlie's for a number no matter has (Adam's to deny). One of Bob's
+grants ends within the week, so the daily job's warning, with its renewal link,
+is in his notifications.
 """
 
 from __future__ import annotations
@@ -19,9 +27,20 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from access.models import Department, EmploymentStatus, GrantLevel, MatterGroupGrant, MatterUserGrant, Role, User
+from access.access_requests import approve_access_request, request_access
+from access.expiry import expire_grants
+from access.models import (
+    AccessRequest,
+    Department,
+    EmploymentStatus,
+    GrantLevel,
+    MatterGroupGrant,
+    MatterUserGrant,
+    Role,
+    User,
+)
 from access.otp import base32_secret, replace_backup_codes
-from access.services import ensure_role_groups
+from access.services import add_team_member, ensure_role_groups
 from matters.models import (
     Classification,
     Client,
@@ -49,27 +68,35 @@ class Persona:
     staff: bool = False
     superuser: bool = False
     status: str = EmploymentStatus.ACTIVE
+    manager: str = ""
     note: str = ""
 
 
 PERSONAS = [
     Persona("alice", "Alice", "Chen", (Role.PARTNER, Role.LAWYER), Department.LITIGATION,
-            note="partner; runs the litigation matters"),
+            note="partner; runs the litigation matters. Approvals queue: approve Charlie's request; Bob's "
+                 "highly confidential one waits for Dana. Notifications: new requests"),
     Persona("bob", "Bob", "Li", (Role.LAWYER,), Department.LITIGATION,
-            note="associate; view-only on some matters, download through the litigation team"),
+            note="associate; view-only on some matters, download through the litigation team. Access requests: "
+                 "one waits for the security officer. Notifications: a grant ends this week (renewal link)"),
     Persona("charlie", "Charlie", "Wang", (Role.LAWYER,), Department.CORPORATE,
-            note="corporate lawyer; sees the corporate team's matters, none of the litigation ones"),
+            note="corporate lawyer; sees the corporate team's matters, none of the litigation ones. Access "
+                 "requests: two pending, one for a number no matter has (asking tells nothing)"),
     Persona("dana", "Dana", "Zhou", (Role.SECURITY_OFFICER,), Department.RISK,
-            note="security officer; sees no matter contents"),
-    Persona("harriet", "Harriet", "Sun", (Role.HR,), Department.HUMAN_RESOURCES, note="HR"),
+            note="security officer; sees no matter contents. Approvals queue: Bob's highly confidential request "
+                 "needs her second approval. Notifications"),
+    Persona("harriet", "Harriet", "Sun", (Role.HR,), Department.HUMAN_RESOURCES,
+            note="HR; notified of what is revoked when Frank leaves"),
     Persona("adam", "Adam", "Xu", (Role.ADMINISTRATOR,), Department.IT, staff=True,
-            note="administrator; manages users and grants in the admin site, sees no matter contents"),
+            note="administrator; manages users and grants in the admin site, sees no matter contents. Approvals "
+                 "queue: every request, Charlie's for a number no matter has among them (deny it)"),
     Persona("victor", "Victor", "Ma", (Role.VENDOR,), Department.EXTERNAL,
             note="e-discovery vendor; one matter, grant expires in 14 days"),
     Persona("erin", "Erin", "Zhao", (Role.LAWYER,), Department.LITIGATION, enrolled=False,
             note="new associate; sets up her authenticator at first sign-in"),
     Persona("frank", "Frank", "Liu", (Role.LAWYER,), Department.CORPORATE, status=EmploymentStatus.DEPARTING,
-            note="leaving the firm at the end of the month"),
+            manager="alice",
+            note="leaving the firm in two weeks; on that day his grants and sessions end, Alice and Harriet are told"),
     Persona("root", "Root", "Superuser", (), Department.IT, staff=True, superuser=True,
             note="Django superuser without any grant: sees no matter"),
 ]  # fmt: skip
@@ -169,6 +196,24 @@ GRANTS = [
 
 TEAMS = {LITIGATION_TEAM: ["alice", "bob", "erin"], CORPORATE_TEAM: ["charlie", "frank"]}
 
+# A departing person's last day is this far ahead when the demo is first loaded.
+DEPARTURE_IN_DAYS = 14
+
+# A number no matter has: asking for it looks exactly like asking for a confidential matter.
+NO_SUCH_NUMBER = "2026-LIT-0099"
+
+# Pending access requests: (requester, matter number, level, days requested, reason, approved already by)
+REQUESTS = [
+    ("charlie", "2026-LIT-0002", GrantLevel.VIEW, 21,
+     "Advising on the employment side of the trade secret case.", ()),
+    ("bob", "2026-CMP-0001", GrantLevel.VIEW, 21, "Document review for the internal investigation.", ("alice",)),
+    ("charlie", NO_SUCH_NUMBER, GrantLevel.VIEW, 14, "Asked to help with an appeal under this number.", ()),
+]  # fmt: skip
+
+# A grant the responsible partner gave that ends within the warning window:
+# (holder, matter number, level, last day in days from today, given by)
+ENDING_GRANT = ("bob", "2026-TAX-0001", GrantLevel.VIEW, 5, "alice")
+
 DOCUMENTS = [
     ("2026-LIT-0001", "Claim chart — '482 patent", "claim-chart.txt", Classification.HIGHLY_CONFIDENTIAL),
     ("2026-LIT-0001", "Engagement letter", "engagement-letter.pdf", Classification.HIGHLY_CONFIDENTIAL),
@@ -225,6 +270,8 @@ def seed_demo() -> list[DemoAccount]:
     """Create the demo firm; a second run finds everything present and changes nothing."""
     ensure_role_groups()
     users = {persona.username: _persona_user(persona) for persona in PERSONAS}
+    for persona in PERSONAS:
+        _leaving_details(users[persona.username], persona, users)
     for team, members in TEAMS.items():
         group, _created = Group.objects.get_or_create(name=team)
         group.user_set.add(*(users[name] for name in members))
@@ -254,7 +301,41 @@ def seed_demo() -> list[DemoAccount]:
                 actor=users["alice"], matter=matters[number], title=title, classification=level,
                 upload=_demo_file(filename, title),
             )  # fmt: skip
+    _requests(users)
+    _ending_grant(users, matters)
+    # The daily job's warning part (and whatever else is due): the ending grant's holder is told.
+    expire_grants()
     return [_account(persona, users[persona.username]) for persona in PERSONAS]
+
+
+def _requests(users: dict[str, User]) -> None:
+    """The queues' requests, filed and approved through the services (events, notifications).
+
+    A request the requester has ever made for the number — pending or decided in an
+    earlier demo session — is left as it is.
+    """
+    today = timezone.localdate()
+    for requester, number, level, days, reason, approvers in REQUESTS:
+        if AccessRequest.objects.filter(requester=users[requester], matter_number=number).exists():
+            continue
+        filed = request_access(
+            actor=users[requester], number=number, level=level, reason=reason, ends_on=today + timedelta(days=days)
+        )
+        for approver in approvers:
+            approve_access_request(actor=users[approver], access_request=filed)
+
+
+def _ending_grant(users: dict[str, User], matters: dict[str, Matter]) -> None:
+    """The partner adds the holder to the matter until a day within the warning window (once it has
+    ended and been removed, the next load gives it again)."""
+    holder, number, level, days, given_by = ENDING_GRANT
+    matter = matters[number]
+    if MatterUserGrant.objects.filter(user=users[holder], content_object=matter).exists():
+        return
+    add_team_member(
+        actor=users[given_by], matter=matter, level=level, reason="Cover for the tax review this week",
+        user=users[holder], ends_on=timezone.localdate() + timedelta(days=days),
+    )  # fmt: skip
 
 
 def _client(spec: DemoClient, *, security_officer: User) -> Client:
@@ -305,7 +386,7 @@ def _persona_user(persona: Persona) -> User:
             "first_name": persona.first_name, "last_name": persona.last_name, "department": persona.department,
             "email": f"{persona.username}@demo.custos.invalid", "is_staff": persona.staff,
             "is_superuser": persona.superuser, "employment_status": persona.status,
-            "departure_date": timezone.localdate() + timedelta(days=30)
+            "departure_date": timezone.localdate() + timedelta(days=DEPARTURE_IN_DAYS)
             if persona.status == EmploymentStatus.DEPARTING else None,
         },
     )  # fmt: skip
@@ -319,6 +400,20 @@ def _persona_user(persona: Persona) -> User:
             TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
             replace_backup_codes(user)
     return user
+
+
+def _leaving_details(user: User, persona: Persona, users: dict[str, User]) -> None:
+    """A departing persona's manager and departure date, given to a demo database from before they
+    were required (what a demo user set since is left alone)."""
+    changed = []
+    if user.employment_status == EmploymentStatus.DEPARTING and user.departure_date is None:
+        user.departure_date = timezone.localdate() + timedelta(days=DEPARTURE_IN_DAYS)
+        changed.append("departure_date")
+    if persona.manager and user.manager_id is None:
+        user.manager = users[persona.manager]
+        changed.append("manager")
+    if changed:
+        user.save(update_fields=changed)
 
 
 def _grant(users, grantee: str, matter: Matter, level: GrantLevel, days: int | None, granted_by: User) -> None:

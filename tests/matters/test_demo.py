@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 import pytest
+import time_machine
 from django.apps import apps
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from access.models import User
-from matters.demo import CLIENTS, DOCUMENTS, MATTERS, seed_demo
-from matters.models import Client, Document, IdentifierType, Matter, Party
+from access.access_requests import capacities, deny_access_request, missing_capacities, pending_for
+from access.models import (
+    AccessApproval,
+    AccessRequest,
+    ApprovalCapacity,
+    EmploymentStatus,
+    MatterUserGrant,
+    Notification,
+    NotificationKind,
+    RequestStatus,
+    Role,
+    User,
+)
+from access.services import end_access_of_departed_users
+from audit.actions import AuditAction
+from audit.models import AuditEvent
+from matters.demo import CLIENTS, DOCUMENTS, MATTERS, NO_SUCH_NUMBER, seed_demo
+from matters.models import Classification, Client, Document, IdentifierType, Matter, Party
 from vault.blind import blind_index
 from vault.envelope import PREFIX
 from vault.services import destroy_owner_data
@@ -31,9 +49,15 @@ def stored_tables() -> dict:
     return tables
 
 
+def people(*names: str) -> list[User]:
+    found = {user.username: user for user in User.objects.filter(username__in=names)}
+    return [found[name] for name in names]
+
+
 def test_a_second_run_changes_nothing():
     seed_demo()
     before = stored_tables()
+    counts = [model.objects.count() for model in (AccessRequest, AccessApproval, Notification, MatterUserGrant)]
 
     seed_demo()
 
@@ -41,6 +65,112 @@ def test_a_second_run_changes_nothing():
     assert Client.objects.count() == len(CLIENTS)
     assert Matter.objects.count() == len(MATTERS)
     assert sum(matter.documents.count() for matter in Matter.objects.all()) == len(DOCUMENTS)
+    assert [model.objects.count() for model in (AccessRequest, AccessApproval, Notification, MatterUserGrant)] == counts
+    assert AccessRequest.objects.count() == 3
+
+
+def test_charlie_s_request_for_a_confidential_matter_waits_in_alice_s_queue():
+    seed_demo()
+    alice, charlie, dana = people("alice", "charlie", "dana")
+
+    waiting = AccessRequest.objects.get(requester=charlie, matter__isnull=False)
+
+    assert waiting.status == RequestStatus.PENDING
+    assert waiting.matter.classification == Classification.CONFIDENTIAL
+    assert waiting.matter.responsible_partner == alice
+    assert list(pending_for(alice).filter(requester=charlie)) == [waiting]
+    assert capacities(alice, waiting) == {ApprovalCapacity.PARTNER}
+    assert waiting not in pending_for(dana)
+    assert Notification.objects.filter(recipient=alice, kind=NotificationKind.REQUEST_SUBMITTED).exists()
+
+
+def test_bob_s_highly_confidential_request_has_alice_s_approval_and_waits_for_dana():
+    seed_demo()
+    alice, bob, dana = people("alice", "bob", "dana")
+
+    waiting = AccessRequest.objects.get(requester=bob)
+
+    assert waiting.status == RequestStatus.PENDING
+    assert waiting.matter.classification == Classification.HIGHLY_CONFIDENTIAL
+    assert waiting.matter.responsible_partner == alice
+    assert [(a.approver, a.capacity) for a in waiting.approvals.all()] == [(alice, ApprovalCapacity.PARTNER)]
+    assert missing_capacities(waiting) == ["security_officer"]
+    assert waiting in pending_for(dana)
+    assert capacities(dana, waiting) == {ApprovalCapacity.SECURITY_OFFICER}
+    assert Notification.objects.filter(recipient=dana, kind=NotificationKind.REQUEST_NEEDS_SECOND).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.ACCESS_APPROVE, actor=alice).count() == 1
+
+
+def test_charlie_s_request_for_a_number_no_matter_has_is_in_adam_s_queue_only():
+    seed_demo()
+    adam, alice, charlie = people("adam", "alice", "charlie")
+
+    nowhere = AccessRequest.objects.get(requester=charlie, matter__isnull=True)
+
+    assert nowhere.matter_number == NO_SUCH_NUMBER
+    assert not Matter.objects.filter(number=NO_SUCH_NUMBER).exists()
+    assert nowhere.status == RequestStatus.PENDING
+    assert nowhere in pending_for(adam)
+    assert nowhere not in pending_for(alice)
+    assert AuditEvent.objects.filter(action=AuditAction.ACCESS_REQUEST, actor=charlie).count() == 2
+
+
+def test_a_request_decided_in_the_demo_is_not_filed_again_by_the_next_load():
+    seed_demo()
+    adam, charlie = people("adam", "charlie")
+    nowhere = AccessRequest.objects.get(requester=charlie, matter__isnull=True)
+    deny_access_request(actor=adam, access_request=nowhere, reason="No such matter.")
+
+    seed_demo()
+
+    assert list(AccessRequest.objects.filter(matter_number=NO_SUCH_NUMBER).values_list("status", flat=True)) == [
+        RequestStatus.DENIED
+    ]
+
+
+def test_bob_is_warned_of_a_grant_ending_this_week_with_a_link_to_renew_it():
+    seed_demo()
+    (bob,) = people("bob")
+    now = timezone.now()
+
+    ending = MatterUserGrant.objects.get(user=bob, expires_at__isnull=False)
+    warning = Notification.objects.get(recipient=bob, kind=NotificationKind.GRANT_EXPIRING)
+
+    assert now < ending.expires_at <= now + timedelta(days=7)
+    assert ending.expiry_warned_at is not None
+    assert ending.granted_by == ending.content_object.responsible_partner
+    assert warning.params["number"] == ending.content_object.number
+    assert warning.url == f"{reverse('access:request_new')}?number={ending.content_object.number}"
+
+
+def test_frank_leaves_in_two_weeks_and_his_manager_and_hr_are_told_what_was_revoked():
+    seed_demo()
+    alice, frank, harriet = people("alice", "frank", "harriet")
+    today = timezone.localdate()
+
+    assert frank.employment_status == EmploymentStatus.DEPARTING
+    assert today < frank.departure_date <= today + timedelta(days=30)
+    assert frank.manager == alice
+    assert harriet.has_role(Role.HR)
+
+    morning = timezone.make_aware(datetime.combine(frank.departure_date, time(9)))
+    with time_machine.travel(morning, tick=False):
+        end_access_of_departed_users()
+
+    told = Notification.objects.filter(kind=NotificationKind.DEPARTURE, params__username="frank")
+    assert sorted(note.recipient.username for note in told) == ["alice", "harriet"]
+    assert not MatterUserGrant.objects.filter(user=frank).exists()
+
+
+def test_a_demo_database_from_before_gives_frank_a_manager_and_a_departure_date():
+    # As an earlier demo stored him: departing, but without a date or a manager.
+    User.objects.create(username="frank", first_name="Frank", employment_status=EmploymentStatus.DEPARTING)
+
+    seed_demo()
+
+    frank = User.objects.get(username="frank")
+    assert frank.departure_date > timezone.localdate()
+    assert frank.manager == User.objects.get(username="alice")
 
 
 def test_demo_clients_have_identifiers_contacts_and_retention_stored_encrypted():
