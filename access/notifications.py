@@ -32,27 +32,43 @@ def notify(recipients: Iterable[User], kind: NotificationKind, params: dict | No
     so a rolled-back decision never announces itself.
     """
     people = {person.pk: person for person in recipients if person is not None and person.is_active}
-    if not people:
-        return 0
-    rows = [Notification(recipient=person, kind=kind, params=params or {}, url=url) for person in people.values()]
-    Notification.objects.bulk_create(rows)
-    addressed = [person.email for person in people.values() if person.email]
-    if addressed:
-        transaction.on_commit(lambda: _send_email(addressed, kind, params or {}, url))
-    return len(rows)
+    return notify_many([(person, kind, params or {}, url) for person in people.values()])
 
 
 def notify_many(notes: list[tuple[User, NotificationKind, dict, str]]) -> int:
-    """Many notifications of possibly different kinds at once (the daily job): one INSERT, one SMTP connection."""
+    """Many notifications, possibly of different kinds, at once (the daily job): one INSERT,
+    and their e-mail queued after commit as one task per thousand."""
     notes = [note for note in notes if note[0].is_active]
-    Notification.objects.bulk_create(
+    if not notes:
+        return 0
+    rows = Notification.objects.bulk_create(
         [Notification(recipient=person, kind=kind, params=params, url=url) for person, kind, params, url in notes],
         batch_size=1000,
     )
-    mail = [(person.email, kind, params, url) for person, kind, params, url in notes if person.email]
-    if mail:
-        transaction.on_commit(lambda: _send_emails(mail))
-    return len(notes)
+    ids = [row.pk for row, (person, *_rest) in zip(rows, notes, strict=True) if person.email]
+    if ids:
+        transaction.on_commit(lambda: _queue_emails(ids))
+    return len(rows)
+
+
+def _queue_emails(ids: list[int]) -> None:
+    from access.tasks import send_notification_emails
+
+    for start in range(0, len(ids), 1000):
+        send_notification_emails.delay(ids[start : start + 1000])
+
+
+def send_emails_for(notification_ids: list[int]) -> int:
+    """Send the e-mail of these notifications over one connection; returns how many were sent.
+
+    ``OSError`` (the mail server) propagates, for the task to retry.
+    """
+    notes = Notification.objects.filter(pk__in=notification_ids).select_related("recipient")
+    mail = [_email(n.recipient.email, n.kind, n.params, n.url) for n in notes if n.recipient.email]
+    if not mail:
+        return 0
+    with get_connection() as connection:
+        return connection.send_messages(mail) or 0
 
 
 def message(kind: str, params: dict) -> str:
@@ -114,16 +130,3 @@ def _email(address: str, kind: str, params: dict, url: str) -> EmailMessage:
     link = f"{settings.SITE_URL}{url}" if url else settings.SITE_URL
     body = "\n\n".join(parts) + (f"\n\n{link}\n" if link else "\n")
     return EmailMessage(f"Custos: {subjects[0]} / {subjects[1]}", body, to=[address])
-
-
-def _send_email(addresses: list[str], kind: str, params: dict, url: str) -> None:
-    _send_emails([(address, kind, params, url) for address in addresses])
-
-
-def _send_emails(mail: list[tuple[str, str, dict, str]]) -> None:
-    """Send after commit; a mail server that is down loses no notification (the app still shows it)."""
-    try:
-        with get_connection() as connection:
-            connection.send_messages([_email(*item) for item in mail])
-    except OSError:
-        logger.exception("could not send %d notification e-mails", len(mail))
