@@ -95,10 +95,12 @@ def request_access(
     reason: str,
     ends_on: date,
     requester: User | None = None,
+    announce: bool = True,
 ) -> AccessRequest:
     """Ask for access to the matter numbered ``number`` (for ``requester``; default the actor).
 
-    Raises ``ValidationError`` per field; nothing is written then.
+    Raises ``ValidationError`` per field; nothing is written then. ``announce=False``:
+    the approvers are not told (the filer approves at once, which tells whoever is still needed).
     """
     requester = requester or actor
     number = (number or "").strip()
@@ -116,19 +118,30 @@ def request_access(
                 level=GrantLevel(level),
                 reason=reason.strip(),
                 ends_on=ends_on,
-                renewal=held is not None,
+                # Asking again for what one holds, to keep it longer; asking for more is not a renewal.
+                renewal=_covers(held, level),
             )
             record_request_event(AuditAction.ACCESS_REQUEST, access_request, actor=actor, known=matter is not None)
-            notify(
-                [person for person in approvers_for(access_request) if person.pk != actor.pk],
-                NotificationKind.REQUEST_SUBMITTED,
-                {"requester": str(requester), "number": number, "level": access_request.level},
-                reverse("access:approvals"),
-            )
+            if announce:
+                announce_request(access_request, filer=actor)
     except IntegrityError:
         # Two submissions at once: the database kept one.
         raise ValidationError({"number": _duplicate_message()}) from None
     return access_request
+
+
+def announce_request(access_request: AccessRequest, *, filer: User) -> None:
+    """Tell those who may decide that a request waits for them (not whoever filed it)."""
+    notify(
+        [person for person in approvers_for(access_request) if person.pk != filer.pk],
+        NotificationKind.REQUEST_SUBMITTED,
+        {
+            "requester": str(access_request.requester),
+            "number": access_request.matter_number,
+            "level": access_request.level,
+        },
+        reverse("access:approvals"),
+    )
 
 
 def _duplicate_message() -> str:
@@ -160,12 +173,43 @@ def _check_request(requester, number, level, reason, ends_on, known_matter: Matt
                 "date": (today + timedelta(days=limit)).isoformat(),
             }
     if known_matter is not None and "level" not in errors and "ends_on" not in errors:
-        held = _live_grant(requester, known_matter)
-        covers = held is not None and held.level.value in GrantLevel.at_least(GrantLevel(level))
-        if covers and (held.expires_at is None or held.expires_at >= expires_at_for(ends_on)):
+        conflict = _conflict_with_held(_live_grant(requester, known_matter), level, ends_on)
+        if conflict == "held":
             errors["number"] = _("You already hold this access to this matter, for at least as long.")
+        elif conflict == "open-ended":
+            errors["level"] = _(
+                "You hold access to this matter with no end date: ask its partner to change your level instead."
+            )
+        elif conflict is not None:
+            errors["ends_on"] = _("You hold access to this matter until %(date)s: ask until at least that date.") % {
+                "date": conflict
+            }
     if errors:
         raise ValidationError(errors)
+
+
+def _covers(held: MatterUserGrant | None, level: GrantLevel | str) -> bool:
+    return held is not None and held.level.value in GrantLevel.at_least(GrantLevel(level))
+
+
+def _lasts_until(held: MatterUserGrant, ends_on: date) -> bool:
+    return held.expires_at is None or held.expires_at >= expires_at_for(ends_on)
+
+
+def _conflict_with_held(held: MatterUserGrant | None, level, ends_on: date) -> str | None:
+    """Why granting (``level`` until ``ends_on``) would be pointless or would cut access short:
+    "held" — what is held already covers it; a date — the person holds a lower level longer
+    than asked, and one grant per person and matter cannot hold both. None: no conflict."""
+    if held is None:
+        return None
+    if _covers(held, level):
+        return "held" if _lasts_until(held, ends_on) else None
+    if _lasts_until(held, ends_on) and held.expires_at is not None:
+        last_day = timezone.localdate(held.expires_at - timedelta(microseconds=1))
+        return last_day.isoformat() if last_day > ends_on else None
+    if held.expires_at is None:
+        return "open-ended"
+    return None
 
 
 # --- who decides -------------------------------------------------------------------------------
@@ -201,14 +245,14 @@ def capacities(actor: User, access_request: AccessRequest) -> set[ApprovalCapaci
 
 
 def approvers_for(access_request: AccessRequest) -> list[User]:
-    """Who is told of a new request: its partner, administrators, and for a highly
-    confidential matter the security officer — never the requester."""
-    people = list(_role_members(Role.ADMINISTRATOR))
+    """Who is told of a new request: its partner and the administrators; for a highly
+    confidential matter its partner (administrators only when there is none to ask) and
+    the security officer — never the requester."""
     partner = _partner_to_ask(access_request)
-    if partner is not None:
-        people.append(partner)
-    matter = access_request.matter
-    if matter is not None and matter.classification >= Classification.HIGHLY_CONFIDENTIAL:
+    people = [partner] if partner is not None else []
+    if partner is None or not needs_two(access_request):
+        people.extend(_role_members(Role.ADMINISTRATOR))
+    if needs_two(access_request):
         people.extend(_role_members(Role.SECURITY_OFFICER))
     return [person for person in people if person.pk != access_request.requester_id and not person.is_departed]
 
@@ -294,7 +338,7 @@ def approve_access_request(*, actor: User, access_request: AccessRequest, note: 
     if access_request.approvals.filter(approver=actor).exists():
         raise ValidationError(_("You have already approved this request. A second person must approve it."))
     _check_still_grantable(access_request)
-    capacity = _capacity_to_give(access_request, held)
+    capacity = _capacity_to_give(access_request, actor, held)
     AccessApproval.objects.create(request=access_request, approver=actor, capacity=capacity, note=note.strip())
     missing = missing_capacities(access_request)
     record_request_event(
@@ -325,18 +369,30 @@ def approve_access_request(*, actor: User, access_request: AccessRequest, note: 
     return access_request
 
 
-def _capacity_to_give(access_request: AccessRequest, held: set[ApprovalCapacity]) -> ApprovalCapacity:
-    missing = missing_capacities(access_request)
-    partner_side = ApprovalCapacity.PARTNER if ApprovalCapacity.PARTNER in held else None
-    # An administrator approves an ordinary request, and stands in for the partner
-    # on a highly confidential one only when there is no partner to ask.
+def partner_side_capacity(actor: User, access_request: AccessRequest) -> ApprovalCapacity | None:
+    """The capacity in which ``actor`` gives the partner's side of an approval, or None.
+
+    An administrator approves an ordinary request, and stands in for the partner
+    on a highly confidential one only when there is no partner to ask.
+    """
+    held = capacities(actor, access_request)
+    if ApprovalCapacity.PARTNER in held:
+        return ApprovalCapacity.PARTNER
     stands_in = not needs_two(access_request) or _partner_to_ask(access_request) is None
-    if partner_side is None and ApprovalCapacity.ADMINISTRATOR in held and stands_in:
-        partner_side = ApprovalCapacity.ADMINISTRATOR
-    if "security_officer" in missing and ApprovalCapacity.SECURITY_OFFICER in held:
-        return ApprovalCapacity.SECURITY_OFFICER
+    if ApprovalCapacity.ADMINISTRATOR in held and stands_in:
+        return ApprovalCapacity.ADMINISTRATOR
+    return None
+
+
+def _capacity_to_give(access_request: AccessRequest, actor: User, held: set[ApprovalCapacity]) -> ApprovalCapacity:
+    missing = missing_capacities(access_request)
+    partner_side = partner_side_capacity(actor, access_request)
+    # The partner's side first: a partner who is also a security officer is the only one
+    # who can give it, while any other security officer can give the other.
     if "partner" in missing and partner_side is not None:
         return partner_side
+    if "security_officer" in missing and ApprovalCapacity.SECURITY_OFFICER in held:
+        return ApprovalCapacity.SECURITY_OFFICER
     if needs_two(access_request):
         raise ValidationError(
             _(
@@ -358,6 +414,22 @@ def _check_still_grantable(access_request: AccessRequest) -> None:
         raise ValidationError(
             _("The requested period is longer than this matter's classification now allows (%(days)d days): deny it.")
             % {"days": limit}
+        )
+    conflict = _conflict_with_held(
+        _live_grant(access_request.requester, access_request.matter), access_request.level, access_request.ends_on
+    )
+    if conflict == "held":
+        raise ValidationError(
+            _("%(person)s already holds this access, for at least as long: deny the request, saying so.")
+            % {"person": access_request.requester}
+        )
+    if conflict is not None:
+        raise ValidationError(
+            _(
+                "%(person)s holds a lower level for longer than this request asks; approving would cut that "
+                "access short. Deny it: they may ask again until at least the end of their current access."
+            )
+            % {"person": access_request.requester}
         )
 
 

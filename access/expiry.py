@@ -175,8 +175,12 @@ def _lapse_requests(now: datetime) -> int:
     stale = AccessRequest.objects.filter(status=RequestStatus.PENDING, created_at__lt=cutoff).select_related(
         "requester", "matter__client"
     )
-    for access_request in stale.iterator():
+    for candidate in stale.values_list("pk", flat=True).iterator():
         with transaction.atomic():
+            # Read again under a lock: a decision taken since the list was read stands.
+            access_request = _lock(stale.filter(pk=candidate)).first()
+            if access_request is None:
+                continue
             transition_to(access_request, RequestStatus.LAPSED, actor=None)
             record_request_event(AuditAction.ACCESS_LAPSE, access_request, actor=None)
             notify_many(

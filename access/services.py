@@ -168,9 +168,15 @@ def add_team_member(
         if ends_on is None:
             raise ValidationError({"ends_on": _("Access to a highly confidential matter needs an end date.")})
         with transaction.atomic():
+            # The filing is the manager's approval when they may give the partner's; otherwise
+            # the request waits for both approvals like anyone's.
+            number = matter.number
             filed = access_requests.request_access(
-                actor=actor, requester=user, number=matter.number, level=level, reason=reason, ends_on=ends_on
+                actor=actor, requester=user, number=number, level=level, reason=reason, ends_on=ends_on, announce=False
             )
+            if access_requests.partner_side_capacity(actor, filed) is None:
+                access_requests.announce_request(filed, filer=actor)
+                return filed
             return access_requests.approve_access_request(actor=actor, access_request=filed)
     expires_at = access_requests.expires_at_for(ends_on) if ends_on is not None else None
     with transaction.atomic():

@@ -46,6 +46,7 @@ class AuditAction(models.TextChoices):
     ACCESS_DENY = "access.deny", _("Denied an access request")
     ACCESS_WITHDRAW = "access.withdraw", _("Withdrew an access request")
     ACCESS_LAPSE = "access.lapse", _("An access request lapsed")
+    ACCESS_OVERVIEW = "access.overview", _("Viewed who holds access")
     AUDIT_EXPORT = "audit.export", _("Exported audit events")
     AUDIT_VIEW = "audit.view", _("Reviewed audit events")
     AUDIT_VERIFY = "audit.verify", _("Verified the audit trail")

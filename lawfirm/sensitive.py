@@ -61,6 +61,7 @@ TRACKED_MODELS: dict[str, History] = {
     "access.matterusergrant": History(),
     "access.mattergroupgrant": History(),
     "access.accessrequest": History(),
+    "access.accessapproval": History(),
     # updated_at only repeats the log entry's own timestamp.
     "audit.detectionsettings": History(exclude=("updated_at",)),
     "audit.alert": History(exclude=("updated_at",)),

@@ -111,6 +111,7 @@ def matter_detail(request: HttpRequest, pk) -> HttpResponse:
         "groups": MatterGroupGrant.objects.live().filter(content_object=matter).select_related("group", "permission"),
         "can_download": can(request.user, Action.DOWNLOAD, matter, level=level).allowed,
         "can_upload": can(request.user, Action.EDIT, matter, level=level).allowed,
+        "can_manage": can(request.user, Action.MANAGE, matter, level=level).allowed,
     }
     return render(request, "matters/detail.html", context)
 

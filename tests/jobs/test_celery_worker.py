@@ -1,148 +1,17 @@
-"""The departed-user job through a real Celery worker and a real Redis.
-
-The test process stays eager (the test settings have no ``REDIS_URL``): it publishes
-the task to Redis with a small sender app of its own, and a worker subprocess,
-pointed at this run's test database, consumes it from a queue no one else uses.
-Redis comes from ``CUSTOS_TEST_REDIS_URL`` (default database 15 on localhost).
-"""
+"""The departed-user job through a real Celery worker and a real Redis (fixtures: tests/jobs/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote
-
 import pytest
-import redis
-from celery import Celery
-from django.conf import settings
-from django.db import connection
 
 from access.models import EmploymentStatus, GrantLevel, MatterUserGrant, Role, User
-from jobs.models import JobOutcome, JobRun
+from jobs.models import JobOutcome
 from tests.factories import UserFactory, grant
+from tests.jobs.conftest import TASK, send_job, wait_for_run
 
 pytestmark = pytest.mark.celery_worker
 
-REDIS_URL = os.environ.get("CUSTOS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 JOB = "access.end_departed_access"
-TASK = "jobs.tasks.run_periodic_job"
-# Generous for a cold worker start on a loaded CI machine; a healthy run takes a few seconds.
-JOB_TIMEOUT_S = 60
-
-
-@dataclass
-class Worker:
-    queue: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def _worker_database_url() -> str:
-    """A DATABASE_URL naming this run's *test* database, so the worker writes where the test reads."""
-    params = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{params['NAME']}"  # an absolute path: sqlite:////…
-    if connection.vendor == "postgresql":
-        auth = quote(params["USER"] or "", safe="")
-        if params["PASSWORD"]:
-            auth += ":" + quote(params["PASSWORD"], safe="")
-        host = quote(params["HOST"] or "", safe="")
-        port = f":{params['PORT']}" if params["PORT"] else ""
-        return f"postgres://{auth}@{host}{port}/{quote(params['NAME'], safe='')}"
-    pytest.fail(f"the worker test knows SQLite and PostgreSQL, not {connection.vendor}")
-
-
-@pytest.fixture
-def broker():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        client.close()
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable ({exc}); start it or set CUSTOS_TEST_REDIS_URL")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def worker(broker, transactional_db, tmp_path):
-    """A worker subprocess on a queue of its own; always stopped, its log printed (shown on failure)."""
-    queue = f"custos-test-{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "CUSTOS_ENV": "test",
-        "REDIS_URL": REDIS_URL,
-        "DATABASE_URL": _worker_database_url(),
-        "PYTHONUNBUFFERED": "1",  # the log is read while the worker runs
-    }
-    command = [
-        *(sys.executable, "-m", "celery", "-A", "lawfirm", "worker", "--pool=solo", "--loglevel=INFO"),
-        *("-Q", queue, "-n", f"{queue}@%h", "--without-heartbeat", "--without-mingle", "--without-gossip"),
-    ]
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 — our own interpreter and fixed arguments
-            command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    running = Worker(queue, process, log_path)
-    try:
-        yield running
-    finally:
-        _stop(process)
-        print(f"--- celery worker log ({' '.join(command)}) ---\n{running.log()}")
-        _forget_queue(broker, queue)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)  # its own session: the worker and anything it started
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-
-
-def _forget_queue(broker: redis.Redis, queue: str) -> None:
-    """Leave the Redis database as found: the queue, its binding and the worker's control binding."""
-    broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
-    pidbox = "_kombu.binding.celery.pidbox"
-    stale = [member for member in broker.smembers(pidbox) if queue.encode() in member]
-    if stale:
-        broker.srem(pidbox, *stale)
-
-
-def _send(queue: str, *args) -> None:
-    """Publish a task to Redis, leaving the test process's own (eager) Celery app untouched."""
-    sender = Celery("custos-test-sender", broker=REDIS_URL, set_as_current=False)
-    sender.conf.update(task_serializer="json", accept_content=["json"])
-    try:
-        sender.send_task(TASK, args=list(args), queue=queue)
-    finally:
-        sender.close()
-
-
-def _wait_for_run(worker: Worker) -> JobRun:
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while time.monotonic() < deadline:
-        run = JobRun.objects.filter(job=JOB).exclude(outcome=JobOutcome.RUNNING).first()
-        if run is not None:
-            return run
-        if worker.process.poll() is not None:
-            pytest.fail(f"the worker exited with {worker.process.returncode}:\n{worker.log()}")
-        time.sleep(0.25)
-    pytest.fail(f"no finished {JOB} run after {JOB_TIMEOUT_S} s; worker log:\n{worker.log()}")
 
 
 def test_worker_ends_the_access_of_a_departed_lawyer(worker, matter, bob):
@@ -151,8 +20,8 @@ def test_worker_ends_the_access_of_a_departed_lawyer(worker, matter, bob):
     frank.employment_status = EmploymentStatus.DEPARTED  # HR records the departure; the grant is still there
     frank.save(update_fields=["employment_status"])
 
-    _send(worker.queue, JOB)
-    run = _wait_for_run(worker)
+    send_job(worker, JOB)
+    run = wait_for_run(worker, JOB)
 
     assert run.outcome == JobOutcome.SUCCEEDED, run.error
     assert run.counts["users"] == 1

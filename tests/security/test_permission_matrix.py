@@ -29,6 +29,20 @@ the objects in ``World`` and what is expected:
   Bob on the matter, outsider Charlie, superuser Root — and the success status for
   security officer Dana and administrator Adam (405 for an action, which takes POST
   only), whose pages show the client by code, never by name.
+- ``NOT_FOUND`` also covers the matter's team page and its revocations (404 for the
+  outsiders above; Alice, who manages the matter, gets the page, and 405 for a GET of a
+  revocation, which takes POST only: permission is decided before the method).
+- ``APPROVERS_ONLY`` — approving or denying an access request (Charlie's, for the
+  CONFIDENTIAL matter): 404 for everyone who may not decide it — Bob on the matter,
+  requester Charlie himself, security officer Dana (not an approver below HIGHLY
+  CONFIDENTIAL), superuser Root — and 405 (a GET of a POST-only action) for
+  responsible partner Alice and administrator Adam.
+- ``REQUESTER_ONLY`` — withdrawing a request: 405 for requester Charlie, 404 for
+  everyone else — Alice, Bob, Dana, Adam, Root.
+- ``OVERSEERS_ONLY`` — who holds which access and why (a person's grants, a matter's
+  holders): the success status for security officer Dana and administrator Adam, whose
+  pages name matters by number and client code and must show none of the matter's
+  contents; 404 for Alice, Bob, Charlie and Root.
 """
 
 from __future__ import annotations
@@ -37,6 +51,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from auditlog.models import LogEntry
@@ -44,8 +59,10 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 
-from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, User, UserSession
+from access.access_requests import request_access
+from access.models import AccessRequest, GrantLevel, MatterGroupGrant, MatterUserGrant, User, UserSession
 from audit.actions import AuditAction
 from audit.events import record_event
 from audit.models import Alert, AuditEvent, AuditVerification, Rule, Severity
@@ -60,12 +77,28 @@ ADMIN_METADATA = "admin-metadata"
 NOT_CLIENT_DATA = "not-client-data"
 REVIEWER_ONLY = "reviewer-only"
 KEY_ADMINS_ONLY = "key-admins-only"
+APPROVERS_ONLY = "approvers-only"
+REQUESTER_ONLY = "requester-only"
+OVERSEERS_ONLY = "overseers-only"
 
 OUTSIDERS = ("charlie", "dana", "adam", "root")
 ADMIN_VISITORS = ("charlie", "dana", "adam", "root")
 NOT_REVIEWERS = ("alice", "bob", "charlie", "adam", "root")
 KEY_ADMINS = ("dana", "adam")
 NOT_KEY_ADMINS = ("alice", "bob", "charlie", "root")
+APPROVERS = ("alice", "adam")
+NOT_APPROVERS = ("bob", "charlie", "dana", "root")
+REQUESTERS = ("charlie",)
+NOT_REQUESTERS = ("alice", "bob", "dana", "adam", "root")
+OVERSEERS = ("dana", "adam")
+NOT_OVERSEERS = ("alice", "bob", "charlie", "root")
+# Who gets what, for the kinds that name everyone: (people, status) pairs, None standing for the
+# entry's success status. Every page is checked for the matter's contents, whatever its status.
+_WHO_GETS_WHAT = {
+    APPROVERS_ONLY: ((NOT_APPROVERS, 404), (APPROVERS, None)),
+    REQUESTER_ONLY: ((NOT_REQUESTERS, 404), (REQUESTERS, None)),
+    OVERSEERS_ONLY: ((NOT_OVERSEERS, 404), (OVERSEERS, None)),
+}
 REFUSALS = (302, 403, 404)
 
 SECRETS = (
@@ -89,6 +122,7 @@ class World:
     document: Document
     alice: User
     user_grant: MatterUserGrant
+    bob_grant: MatterUserGrant
     group: Group
     group_grant: MatterGroupGrant
     attempt: AccessAttempt
@@ -101,6 +135,7 @@ class World:
     verification: AuditVerification
     alert: Alert
     shredding: ClientShredding
+    access_request: AccessRequest
 
 
 @dataclass(frozen=True)
@@ -130,6 +165,17 @@ REGISTRY: dict[str, Entry] = {
     "matters:document_upload": Entry(NOT_FOUND, lambda w: {"pk": w.matter.pk}, 200),
     "matters:document_download": Entry(NOT_FOUND, lambda w: {"pk": w.document.pk}, 200),
     "matters:document_detail": Entry(NOT_FOUND, lambda w: {"pk": w.document.pk}, 200),
+    # --- the matter's team, managed by its partner -----------------------------------------
+    "access:team": Entry(NOT_FOUND, lambda w: {"pk": w.matter.pk}, 200),
+    "access:team_revoke_user": Entry(NOT_FOUND, lambda w: {"pk": w.matter.pk, "grant_id": w.bob_grant.pk}, 405),
+    "access:team_revoke_group": Entry(NOT_FOUND, lambda w: {"pk": w.matter.pk, "grant_id": w.group_grant.pk}, 405),
+    # --- access requests: deciding, withdrawing ---------------------------------------------
+    "access:request_approve": Entry(APPROVERS_ONLY, lambda w: {"pk": w.access_request.pk}, 405),
+    "access:request_deny": Entry(APPROVERS_ONLY, lambda w: {"pk": w.access_request.pk}, 405),
+    "access:request_withdraw": Entry(REQUESTER_ONLY, lambda w: {"pk": w.access_request.pk}, 405),
+    # --- who holds what: administrators and the security officer ----------------------------
+    "access:person_access": Entry(OVERSEERS_ONLY, lambda w: {"user_id": w.alice.pk}, 200),
+    "access:matter_access": Entry(OVERSEERS_ONLY, lambda w: {"pk": w.matter.pk}, 200),
     # --- the audit review: the security officer only ---------------------------------------
     "audit:event_detail": Entry(REVIEWER_ONLY, lambda w: {"pk": w.audit_event.pk}, 200),
     "audit:person_timeline": Entry(REVIEWER_ONLY, lambda w: {"user_id": w.alice.pk}, 200),
@@ -240,7 +286,7 @@ def build_url(pattern: Pattern, kwargs: dict) -> str:
 
 
 @pytest.fixture
-def world(matter, alice, bob) -> World:
+def world(matter, alice, bob, charlie) -> World:
     matter.title = "Operation Bluefin"
     matter.description = "Undisclosed tender offer for a listed fishery."
     matter.save()
@@ -260,6 +306,7 @@ def world(matter, alice, bob) -> World:
         document=document,
         alice=alice,
         user_grant=MatterUserGrant.objects.get(user=alice, content_object=matter),
+        bob_grant=MatterUserGrant.objects.get(user=bob, content_object=matter),
         group=team,
         group_grant=grant(team, matter, GrantLevel.DOWNLOAD),
         attempt=AccessAttempt.objects.create(
@@ -280,6 +327,10 @@ def world(matter, alice, bob) -> World:
             window_end=audit_event.occurred_at,
         ),
         shredding=ClientShredding.objects.create(client=matter.client, requested_by=alice),
+        access_request=request_access(
+            actor=charlie, number=matter.number, level=GrantLevel.VIEW, reason="Covers the hearing next week",
+            ends_on=timezone.localdate() + timedelta(days=10),
+        ),
     )  # fmt: skip
 
 
@@ -332,7 +383,7 @@ def test_matrix(key, world, client, request):
             pytrace=False,
         )
     url = build_url(pattern, entry.kwargs(world))
-    everyone = {*OUTSIDERS, *ADMIN_VISITORS, *NOT_REVIEWERS, *KEY_ADMINS, *NOT_KEY_ADMINS}
+    everyone = {*OUTSIDERS, *ADMIN_VISITORS, *NOT_REVIEWERS, *KEY_ADMINS, *NOT_KEY_ADMINS, *NOT_REQUESTERS}
     people = {name: request.getfixturevalue(name) for name in everyone}
 
     if entry.expect == NOT_FOUND:
@@ -371,6 +422,13 @@ def test_matrix(key, world, client, request):
             response = _get(signed_in(client, people[name]), url)
             assert response.status_code == entry.success, f"{name} got {response.status_code} at {url}"
             _assert_no_client_information(response, name)
+    elif entry.expect in _WHO_GETS_WHAT:
+        for names, status in _WHO_GETS_WHAT[entry.expect]:
+            for name in names:
+                response = _get(signed_in(client, people[name]), url)
+                expected = status or entry.success
+                assert response.status_code == expected, f"{name} got {response.status_code} at {url}"
+                _assert_no_client_information(response, name)
     else:
         pytest.fail(f"unknown expectation {entry.expect!r} for {key!r}")
 
