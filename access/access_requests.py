@@ -49,6 +49,9 @@ TRANSITIONS: dict[str, set[str]] = {
 # What a request may ask for: managing a matter is given by its partner, not requested.
 REQUESTABLE_LEVELS = (GrantLevel.VIEW, GrantLevel.DOWNLOAD, GrantLevel.EDIT)
 
+# The longest reason or note (the columns of requests, decisions and grants).
+REASON_LIMIT = 500
+
 # The two sides of a highly confidential approval.
 _PARTNER_SIDE = {ApprovalCapacity.PARTNER, ApprovalCapacity.ADMINISTRATOR}
 
@@ -161,6 +164,8 @@ def _check_request(requester, number, level, reason, ends_on, known_matter: Matt
         errors["level"] = _("Choose view, download or edit.")
     if not (reason or "").strip():
         errors["reason"] = _("Say why you need access: the approvers decide on it.")
+    elif len(reason.strip()) > REASON_LIMIT:
+        errors["reason"] = _("Keep the reason under %(limit)d characters.") % {"limit": REASON_LIMIT}
     if ends_on is None:
         errors["ends_on"] = _("Enter the date access should end.")
     elif ends_on < today:
@@ -305,7 +310,7 @@ def transition_to(
     access_request.status = status
     access_request.decided_at = timezone.now()
     access_request.decided_by = actor
-    access_request.decision_reason = reason.strip()
+    access_request.decision_reason = reason.strip()[:REASON_LIMIT]
     access_request.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
 
 
@@ -339,7 +344,9 @@ def approve_access_request(*, actor: User, access_request: AccessRequest, note: 
         raise ValidationError(_("You have already approved this request. A second person must approve it."))
     _check_still_grantable(access_request)
     capacity = _capacity_to_give(access_request, actor, held)
-    AccessApproval.objects.create(request=access_request, approver=actor, capacity=capacity, note=note.strip())
+    AccessApproval.objects.create(
+        request=access_request, approver=actor, capacity=capacity, note=note.strip()[:REASON_LIMIT]
+    )
     missing = missing_capacities(access_request)
     record_request_event(
         AuditAction.ACCESS_APPROVE, access_request, actor=actor, capacity=capacity, complete=not missing
@@ -469,6 +476,8 @@ def deny_access_request(*, actor: User, access_request: AccessRequest, reason: s
         raise PermissionDenied
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the request is denied: the requester is told.")})
+    if len(reason.strip()) > REASON_LIMIT:
+        raise ValidationError({"reason": _("Keep the reason under %(limit)d characters.") % {"limit": REASON_LIMIT}})
     transition_to(access_request, RequestStatus.DENIED, actor=actor, reason=reason)
     record_request_event(AuditAction.ACCESS_DENY, access_request, actor=actor)
     notify(

@@ -1,15 +1,42 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Func, IntegerField, QuerySet, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from access.models import Role
+from access.access_requests import pending_for
+from access.models import Notification, Role, User
 from audit.permissions import is_reviewer
 
 _MATTER_ROLES = {Role.LAWYER, Role.PARTNER, Role.VENDOR}
+# Who decides requests: administrators, the security officer (highly confidential
+# matters) and partners (their own matters). Others never have anything to decide.
+_APPROVER_ROLES = {Role.ADMINISTRATOR, Role.SECURITY_OFFICER, Role.PARTNER}
+# Who sees every person's and every matter's access (access.oversight_views).
+_OVERSIGHT_ROLES = {Role.ADMINISTRATOR, Role.SECURITY_OFFICER}
 # As matters.keys.may_manage_keys, which the client keys views apply (access imports no app above it).
 _KEY_ROLES = {Role.SECURITY_OFFICER, Role.ADMINISTRATOR}
+
+# The pages of the access app by navigation item; the rest of the app is one's account.
+_ACCESS_SECTIONS = {
+    "my_requests": "requests",
+    "request_new": "requests",
+    "request_withdraw": "requests",
+    "my_access": "requests",
+    "approvals": "approvals",
+    "request_approve": "approvals",
+    "request_deny": "approvals",
+    "notifications": "notifications",
+    "notifications_read": "notifications",
+    "people": "people",
+    "person_access": "people",
+    "matter_access": "people",
+    "team": "matters",
+    "team_revoke_user": "matters",
+    "team_revoke_group": "matters",
+}
 
 
 def navigation(request) -> dict:
@@ -21,6 +48,21 @@ def navigation(request) -> dict:
     items = []
     if roles & _MATTER_ROLES:
         items.append({"key": "matters", "label": _("Matters"), "url": reverse("matters:list")})
+        items.append({"key": "requests", "label": _("Access requests"), "url": reverse("access:my_requests")})
+    if roles & _APPROVER_ROLES:
+        pending = _counts(request, user)["pending"]
+        items.append(
+            {
+                "key": "approvals",
+                "label": _("Approvals"),
+                "url": reverse("access:approvals"),
+                "badge": pending,
+                "badge_label": ngettext("%(count)d request to decide", "%(count)d requests to decide", pending)
+                % {"count": pending},
+            }
+        )
+    if roles & _OVERSIGHT_ROLES:
+        items.append({"key": "people", "label": _("Access overview"), "url": reverse("access:people")})
     # The reviewer group is a role (the security officer); checking the cached role
     # names first spares everyone else a query. is_reviewer decides, as the views do.
     if settings.AUDIT_REVIEWER_GROUP in user.role_names() and is_reviewer(user):
@@ -30,6 +72,16 @@ def navigation(request) -> dict:
         items.append({"key": "client_keys", "label": _("Client keys"), "url": reverse("matters:client_keys")})
     if user.is_staff:
         items.append({"key": "admin", "label": _("Administration"), "url": reverse("admin:index")})
+    unread = _counts(request, user)["unread"]
+    items.append(
+        {
+            "key": "notifications",
+            "label": _("Notifications"),
+            "url": reverse("access:notifications"),
+            "badge": unread,
+            "badge_label": ngettext("%(count)d unread", "%(count)d unread", unread) % {"count": unread},
+        }
+    )
     items.append({"key": "security", "label": _("Account security"), "url": reverse("access:security")})
     section = _section(getattr(request, "resolver_match", None))
     for item in items:
@@ -37,10 +89,42 @@ def navigation(request) -> dict:
     return {"nav_items": items, "user_roles": sorted(Role(r).label for r in roles)}
 
 
+def _counts(request, user) -> dict:
+    """The badge counts, read in one query at most once per request (a page may render several templates).
+
+    Each count is a subquery of one row: unread notifications, and for someone who
+    may decide requests the queue's length (its ordering and prefetch dropped).
+    """
+    counts = getattr(request, "_custos_nav_counts", None)
+    if counts is not None:
+        return counts
+    wanted = {"unread": Notification.objects.filter(recipient=user.pk, read_at__isnull=True)}
+    if user.role_names() & {role.value for role in _APPROVER_ROLES}:
+        wanted["pending"] = pending_for(user)
+    counts = {name: 0 for name, rows in wanted.items() if rows.query.is_empty()}
+    counted = {name: _count_of(rows) for name, rows in wanted.items() if name not in counts}
+    if counted:
+        counts.update(User.objects.filter(pk=user.pk).values(**counted).first() or dict.fromkeys(counted, 0))
+    request._custos_nav_counts = counts
+    return counts
+
+
+def _count_of(rows: QuerySet) -> Subquery:
+    """``SELECT COUNT(*) FROM (rows)`` as a scalar subquery: COUNT written as a plain function adds no GROUP BY."""
+    plain = rows.order_by().select_related(None).prefetch_related(None)
+    return Subquery(
+        plain.annotate(n=Func(template="COUNT(*)", output_field=IntegerField())).values("n"),
+        output_field=IntegerField(),
+    )
+
+
 def _section(match) -> str | None:
-    """The navigation item a page belongs to: its app, except the client keys pages inside ``matters``."""
+    """The navigation item a page belongs to: its app, except the client keys pages inside ``matters``
+    and the access app's pages, which belong to several items."""
     if match is None:
         return None
     if match.app_name == "matters" and (match.url_name or "").startswith("client_"):
         return "client_keys"
+    if match.app_name == "access":
+        return _ACCESS_SECTIONS.get(match.url_name or "", "security")
     return match.app_name

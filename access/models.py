@@ -263,7 +263,8 @@ class AccessRequest(models.Model):
     )
     matter_number = models.CharField(_("matter number"), max_length=32)
     level = models.CharField(_("level"), max_length=32, choices=GrantLevel)
-    reason = models.TextField(_("reason"), max_length=1000)
+    # As long as a grant's reason, which an approved request's becomes.
+    reason = models.TextField(_("reason"), max_length=500)
     ends_on = models.DateField(_("access until"))
     renewal = models.BooleanField(_("renewal"), default=False)
     status = models.CharField(_("status"), max_length=16, choices=RequestStatus, default=RequestStatus.PENDING)

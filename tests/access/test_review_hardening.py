@@ -28,10 +28,10 @@ def _leaving(user, days_ago: int):
     user.save()
 
 
-def test_the_day_after_the_departure_date_access_ends_before_any_job_runs(bob, matter, login):
-    _leaving(bob, days_ago=0)  # today is still their last working day
+def test_on_the_departure_date_access_ends_before_any_job_runs(bob, matter, login):
+    _leaving(bob, days_ago=-1)  # leaving tomorrow: today is still a working day
     assert list(visible_matters(bob)) == [matter]
-    _leaving(bob, days_ago=1)
+    _leaving(bob, days_ago=0)  # access ends at the start of the departure date
     assert list(visible_matters(bob)) == []
     assert login(bob).get(matter.get_absolute_url()).status_code == 302  # their session ended
 
