@@ -165,7 +165,7 @@ def _check_request(requester, number, level, reason, ends_on, known_matter: Matt
     if not (reason or "").strip():
         errors["reason"] = _("Say why you need access: the approvers decide on it.")
     elif len(reason.strip()) > REASON_LIMIT:
-        errors["reason"] = _("Keep the reason under %(limit)d characters.") % {"limit": REASON_LIMIT}
+        errors["reason"] = _("Keep the reason to at most %(limit)d characters.") % {"limit": REASON_LIMIT}
     if ends_on is None:
         errors["ends_on"] = _("Enter the date access should end.")
     elif ends_on < today:
@@ -186,9 +186,9 @@ def _check_request(requester, number, level, reason, ends_on, known_matter: Matt
                 "You hold access to this matter with no end date: ask its partner to change your level instead."
             )
         elif conflict is not None:
-            errors["ends_on"] = _("You hold access to this matter until %(date)s: ask until at least that date.") % {
-                "date": conflict
-            }
+            errors["ends_on"] = _(
+                "You hold access to this matter until %(date)s: choose an end date no earlier than that."
+            ) % {"date": conflict}
     if errors:
         raise ValidationError(errors)
 
@@ -433,8 +433,8 @@ def _check_still_grantable(access_request: AccessRequest) -> None:
     if conflict is not None:
         raise ValidationError(
             _(
-                "%(person)s holds a lower level for longer than this request asks; approving would cut that "
-                "access short. Deny it: they may ask again until at least the end of their current access."
+                "%(person)s holds a lower level for longer than this request asks; approving would end their "
+                "current access early. Deny it; they may ask again with an end date no earlier than their current one."
             )
             % {"person": access_request.requester}
         )
@@ -477,7 +477,8 @@ def deny_access_request(*, actor: User, access_request: AccessRequest, reason: s
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the request is denied: the requester is told.")})
     if len(reason.strip()) > REASON_LIMIT:
-        raise ValidationError({"reason": _("Keep the reason under %(limit)d characters.") % {"limit": REASON_LIMIT}})
+        too_long = _("Keep the reason to at most %(limit)d characters.") % {"limit": REASON_LIMIT}
+        raise ValidationError({"reason": too_long})
     transition_to(access_request, RequestStatus.DENIED, actor=actor, reason=reason)
     record_request_event(AuditAction.ACCESS_DENY, access_request, actor=actor)
     notify(

@@ -239,7 +239,7 @@ class AccessRequest(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("requested for"),
+        verbose_name=_("requester"),
         on_delete=models.CASCADE,
         related_name="access_requests",
     )

@@ -19,6 +19,7 @@ from django.utils import translation
 from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from access.models import GrantLevel, Notification, NotificationKind, User
 
@@ -96,8 +97,10 @@ def message(kind: str, params: dict) -> str:
             "Ask for a renewal if you still need it."
         ),
         NotificationKind.GRANT_REVOKED: _("Your access to matter %(number)s was revoked."),
-        NotificationKind.DEPARTURE: _(
-            "%(person)s has left the firm: %(count)s grants were revoked and their sessions ended."
+        NotificationKind.DEPARTURE: ngettext(
+            "%(person)s has left the firm: %(count)d grant was revoked and their sessions ended.",
+            "%(person)s has left the firm: %(count)d grants were revoked and their sessions ended.",
+            int(params.get("count") or 0),
         ),
     }.get(kind)
     if wording is None:

@@ -124,7 +124,7 @@ def test_the_manager_reads_what_a_departure_revoked(client, alice, bob, matter, 
     assert "Bob Test has left the firm: 2 grants were revoked and their sessions ended." in entry
     granted = re.findall(r"<li>([^<]+)</li>", entry.split('class="departure-grants"')[1])
     assert granted == [f"{edited.number} · Edit", f"{matter.number} · View"]
-    assert "Teams left: Project Falcon team" in entry
+    assert "Removed from teams: Project Falcon team" in entry
     assert "1 session ended." in entry
 
 
