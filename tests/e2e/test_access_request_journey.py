@@ -1,8 +1,10 @@
 """Asking for a confidential matter and losing it again, in a real browser.
 
 Charlie, a lawyer, asks for a matter by number; Alice, its partner, approves from her
-queue in another browser; Charlie opens it; Alice revokes him from the team page,
-and Charlie's next click answers Not found.
+queue in another browser — hers speaks Chinese; Charlie opens it; Alice revokes him from
+the team page, and Charlie's next click answers Not found.
+
+A screenshot of Alice's queue is left in /tmp/custos-e2e-approvals-zh.png.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from access.models import AccessRequest, GrantLevel, MatterUserGrant
 from matters.models import Classification
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.signing_in import sign_in
+from tests.e2e.test_lawyer_journey import CJK, SCREENSHOTS, chinese
 from tests.factories import MatterFactory, grant
 
 pytestmark = pytest.mark.e2e
@@ -25,8 +28,8 @@ REASON = "Covering the closing while Bob is on leave"
 
 @pytest.fixture
 def partner_page(browser, browser_context_args):
-    """A second browser, for Alice, signed in beside Charlie."""
-    context = browser.new_context(**browser_context_args)
+    """A second browser, for Alice, signed in beside Charlie; she reads Chinese."""
+    context = browser.new_context(**{**browser_context_args, "locale": "zh-CN"})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     yield page
@@ -60,9 +63,13 @@ def test_a_lawyer_asks_the_partner_approves_then_revokes(page, partner_page, sit
     assert matter.number in row.inner_text()
     assert REASON in row.inner_text()
     assert TITLE not in row.inner_text()
+    assert chinese("Approve") in row.inner_text()
+    partner_page.screenshot(path=SCREENSHOTS / "custos-e2e-approvals-zh.png", full_page=True)
     row.locator(".approve-form button[type=submit]").click()
     partner_page.wait_for_url(re.compile(r"/access/approvals/$"))
-    assert "Access granted" in partner_page.locator(".messages").inner_text()
+    granted = partner_page.locator(".messages").inner_text()
+    assert matter.number in granted
+    assert CJK.search(granted), granted
 
     # Charlie is told, and opens the matter.
     page.goto(f"{site}/notifications/")
@@ -72,7 +79,7 @@ def test_a_lawyer_asks_the_partner_approves_then_revokes(page, partner_page, sit
 
     # Alice revokes him from the team page, saying why.
     partner_page.goto(f"{matter_url}")
-    partner_page.get_by_role("link", name="Team and access").click()
+    partner_page.get_by_role("link", name=chinese("Team and access")).click()
     held = MatterUserGrant.objects.get(user=charlie, content_object=matter)
     partner_page.fill(f"#revoke-user-{held.pk}", "The closing is done")
     partner_page.locator(f"#person-grant-{held.pk} button[type=submit]").click()
