@@ -130,40 +130,48 @@ def _expiry_event(row: dict, grantee: tuple[str, str]):
 
 
 def _warn_holders(now: datetime) -> int:
-    """Tell each holder once, ``ACCESS_EXPIRY_WARNING_DAYS`` before their grant ends."""
+    """Tell each holder once, ``ACCESS_EXPIRY_WARNING_DAYS`` before their grant ends; for a
+    team's grant, the matter's responsible partner, who extends it on the team page."""
+    return _warn(MatterUserGrant, now) + _warn(MatterGroupGrant, now)
+
+
+def _warn(model, now: datetime) -> int:
     horizon = now + timedelta(days=settings.ACCESS_EXPIRY_WARNING_DAYS)
-    due = MatterUserGrant.objects.filter(expires_at__gt=now, expires_at__lte=horizon, expiry_warned_at__isnull=True)
+    due = model.objects.filter(expires_at__gt=now, expires_at__lte=horizon, expiry_warned_at__isnull=True)
+    person = "user_id" if model is MatterUserGrant else "content_object__responsible_partner_id"
+    columns = ("pk", person, "expires_at", "permission__codename", "content_object_id", "content_object__number")
+    if model is MatterGroupGrant:
+        columns += ("group__name",)
     warned = 0
-    renew = reverse("access:request_new")
     while True:
         with transaction.atomic():
-            rows = list(
-                _lock(due.order_by("pk")).values(
-                    "pk", "user_id", "expires_at", "permission__codename", "content_object__number"
-                )[:BATCH]
-            )
+            rows = list(_lock(due.order_by("pk")).values(*columns)[:BATCH])
             if not rows:
                 return warned
-            people = User.objects.in_bulk({row["user_id"] for row in rows})
-            notify_many(
-                [
-                    (
-                        people[row["user_id"]],
-                        NotificationKind.GRANT_EXPIRING,
-                        {
-                            "number": row["content_object__number"],
-                            "level": GrantLevel(row["permission__codename"]).value,
-                            # The last day it still authorizes (it ends at that day's midnight).
-                            "until": timezone.localdate(row["expires_at"] - timedelta(microseconds=1)).isoformat(),
-                        },
-                        f"{renew}?number={row['content_object__number']}",
-                    )
-                    for row in rows
-                ]
-            )
+            people = User.objects.in_bulk({row[person] for row in rows if row[person]})
+            notify_many([_warning(row, people[row[person]]) for row in rows if row[person] in people])
             # A bookkeeping timestamp, not a change anyone audits: a plain UPDATE.
-            MatterUserGrant.objects.filter(pk__in=[row["pk"] for row in rows]).update(expiry_warned_at=now)
+            model.objects.filter(pk__in=[row["pk"] for row in rows]).update(expiry_warned_at=now)
         warned += len(rows)
+
+
+def _warning(row: dict, recipient: User) -> tuple:
+    number = row["content_object__number"]
+    params = {
+        "number": number,
+        "level": GrantLevel(row["permission__codename"]).value,
+        # The last day it still authorizes (it ends at that day's midnight).
+        "until": timezone.localdate(row["expires_at"] - timedelta(microseconds=1)).isoformat(),
+    }
+    if "group__name" in row:
+        params["team"] = row["group__name"]
+        return (
+            recipient,
+            NotificationKind.TEAM_GRANT_EXPIRING,
+            params,
+            reverse("access:team", args=[row["content_object_id"]]),
+        )
+    return recipient, NotificationKind.GRANT_EXPIRING, params, f"{reverse('access:request_new')}?number={number}"
 
 
 def _lapse_requests(now: datetime) -> int:

@@ -337,6 +337,7 @@ class NotificationKind(models.TextChoices):
     REQUEST_LAPSED = "request_lapsed", _("Access request lapsed")
     GRANT_ADDED = "grant_added", _("Access given")
     GRANT_EXPIRING = "grant_expiring", _("Access ending soon")
+    TEAM_GRANT_EXPIRING = "team_grant_expiring", _("A team's access ending soon")
     GRANT_REVOKED = "grant_revoked", _("Access revoked")
     DEPARTURE = "departure", _("Access ended at departure")
 

@@ -97,6 +97,10 @@ def message(kind: str, params: dict) -> str:
             "Ask for a renewal if you still need it."
         ),
         NotificationKind.GRANT_REVOKED: _("Your access to matter %(number)s was revoked."),
+        NotificationKind.TEAM_GRANT_EXPIRING: _(
+            "The %(level)s access of team %(team)s to matter %(number)s ends at the end of %(until)s. "
+            "Extend it on the matter's team page if the team still needs it."
+        ),
         NotificationKind.DEPARTURE: ngettext(
             "%(person)s has left the firm: %(count)d grant was revoked and their sessions ended.",
             "%(person)s has left the firm: %(count)d grants were revoked and their sessions ended.",

@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from access import notifications as notes
 from access.access_requests import (
@@ -217,6 +218,11 @@ _WAITING_FOR = {
 }
 
 
+def _joined(items: list[str]) -> str:
+    # Chinese lists take 、 rather than a comma: the separator is translated.
+    return pgettext("list separator", ", ").join(items)
+
+
 def _missing(access_request: AccessRequest, labels: dict = _MISSING_LABELS) -> list[str]:
     return [str(labels[name]()) for name in missing_capacities(access_request) if name in labels]
 
@@ -226,7 +232,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "request": item,
-            "missing": _missing(item) if needs_two(item) else [],
+            "missing": _joined(_missing(item)) if needs_two(item) else "",
             "approved_by_me": any(approval.approver_id == request.user.pk for approval in item.approvals.all()),
         }
         for item in page.object_list
@@ -276,7 +282,7 @@ def _approved_message(decided: AccessRequest) -> str:
             "date": decided.ends_on.isoformat(),
         }
     return _("Your approval is recorded; the request now waits for %(missing)s.") % {
-        "missing": ", ".join(_missing(decided, _WAITING_FOR))
+        "missing": _joined(_missing(decided, _WAITING_FOR))
     }
 
 
@@ -338,7 +344,7 @@ def _entry(note: Notification) -> dict:
     if note.kind == NotificationKind.DEPARTURE:
         revoked = params.get("grants", [])
         entry["grants"] = [(item.get("number", ""), _level_label(item.get("level"))) for item in revoked]
-        entry["groups"] = params.get("groups", [])
+        entry["groups"] = _joined(params.get("groups", []))
         entry["sessions"] = params.get("sessions", 0)
     return entry
 

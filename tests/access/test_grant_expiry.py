@@ -185,6 +185,28 @@ def test_a_holder_is_warned_once_a_week_ahead(charlie, matter, clock, settings, 
     assert other.number not in sent.body
 
 
+def test_a_teams_ending_grant_is_announced_to_the_matters_partner_once(alice, charlie, team, matter, clock):
+    grant(team, matter, GrantLevel.DOWNLOAD, expires_at=midnight_after(TODAY + timedelta(days=4)))
+    orphan = MatterFactory(responsible_partner=None)
+    grant(team, orphan, GrantLevel.VIEW, expires_at=midnight_after(TODAY + timedelta(days=4)))
+
+    assert expire_grants()["warned"] == 2
+    assert expire_grants()["warned"] == 0
+
+    # Alice, who can extend it on the team page, is told; the team's members are not
+    # (they cannot renew a team's grant), and a matter without a partner tells nobody.
+    [warning] = Notification.objects.filter(kind=NotificationKind.TEAM_GRANT_EXPIRING)
+    assert warning.recipient == alice
+    assert warning.params == {
+        "number": matter.number,
+        "level": GrantLevel.DOWNLOAD.value,
+        "until": "2026-03-06",
+        "team": team.name,
+    }
+    assert warning.url == reverse("access:team", args=[matter.pk])
+    assert not charlie.notifications.exists()
+
+
 def test_the_later_grant_is_warned_when_its_week_comes(charlie, matter, clock):
     other = MatterFactory()
     grant(charlie, other, GrantLevel.VIEW, expires_at=midnight_after(TODAY + timedelta(days=8)))

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import transaction
 from django.utils import translation
@@ -36,6 +37,12 @@ PARAMS = {
     NotificationKind.REQUEST_LAPSED: {"number": NUMBER},
     NotificationKind.GRANT_ADDED: {"approver": "Alice Test", "number": NUMBER, "level": "change_matter"},
     NotificationKind.GRANT_EXPIRING: {"number": NUMBER, "level": "view_matter", "until": "2026-03-08"},
+    NotificationKind.TEAM_GRANT_EXPIRING: {
+        "number": NUMBER,
+        "level": "download_matter",
+        "until": "2026-03-08",
+        "team": "Project Falcon team",
+    },
     NotificationKind.GRANT_REVOKED: {"number": NUMBER, "reason": SECRET},
     NotificationKind.DEPARTURE: {
         "person": "Bob Test",
@@ -237,7 +244,8 @@ def test_what_the_services_store_reads_as_a_sentence(alice, bob, charlie, dana, 
         )
         approve_access_request(actor=alice, access_request=first)
         approve_access_request(actor=dana, access_request=first)
-        expire_grants()  # Charlie's five days: warned
+        grant(Group.objects.create(name="Project Falcon team"), matter, GrantLevel.DOWNLOAD, T0 + timedelta(days=3))
+        expire_grants()  # Charlie's five days, and the team's three: warned
         second = request_access(
             actor=charlie, number=matter.number, level=GrantLevel.VIEW, reason=SECRET, ends_on=today + timedelta(9)
         )
