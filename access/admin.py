@@ -121,6 +121,7 @@ class GrantForm(forms.ModelForm):
                 expires_at=data.get("expires_at"),
                 user=grantee if field == "user" else None,
                 group=grantee if field == "group" else None,
+                matter=data.get("content_object") or getattr(self.instance, "content_object", None),
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():

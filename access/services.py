@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -60,12 +60,22 @@ def ensure_role_groups() -> None:
 
 
 def check_grant(
-    *, actor: User | None, user: User | None, group: Group | None, reason: str, expires_at: datetime | None
+    *,
+    actor: User | None,
+    user: User | None,
+    group: Group | None,
+    reason: str,
+    expires_at: datetime | None,
+    matter: Matter | None = None,
+    request: AccessRequest | None = None,
 ) -> None:
     """Raise ValidationError (per field) if such a grant may not be made; forms call it too.
 
     Nobody grants access to themselves, directly or through a group they are
-    in — superusers and administrators included (separation of duties).
+    in — superusers and administrators included (separation of duties). A person
+    gives access to a HIGHLY CONFIDENTIAL matter only by approving a request that
+    has both its approvals (``request``): the admin site included, so the
+    two-person rule has no back door. (``actor`` None: the system — seeding, jobs.)
     """
     if (user is None) == (group is None):
         raise ValidationError(_("A grant goes to exactly one person or one group."))
@@ -82,6 +92,19 @@ def check_grant(
         errors["expires_at"] = _("The expiry must be in the future.")
     if errors:
         raise ValidationError(errors)
+    if actor is not None and matter is not None and matter.classification >= Classification.HIGHLY_CONFIDENTIAL:
+        from access.access_requests import missing_capacities
+
+        if request is None or request.matter_id != matter.pk or missing_capacities(request):
+            # Under no field: forms show it above theirs (the admin's included).
+            raise ValidationError(
+                {
+                    NON_FIELD_ERRORS: _(
+                        "Access to a highly confidential matter is given only through an access request approved "
+                        "by its responsible partner and the security officer."
+                    )
+                }
+            )
 
 
 @transaction.atomic
@@ -101,7 +124,9 @@ def grant_matter_access(
     ``request``: the approved request it comes from; replacing a live grant from a
     renewal request is recorded as a renewal.
     """
-    check_grant(actor=actor, user=user, group=group, reason=reason, expires_at=expires_at)
+    check_grant(
+        actor=actor, user=user, group=group, reason=reason, expires_at=expires_at, matter=matter, request=request
+    )
     permission = Permission.objects.get(content_type__app_label="matters", codename=GrantLevel(level).value)
     model, grantee = (MatterUserGrant, {"user": user}) if user is not None else (MatterGroupGrant, {"group": group})
     grant, created = model.objects.select_for_update().update_or_create(

@@ -14,8 +14,9 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains
 
 from access.models import GrantLevel, MatterUserGrant, UserSession
+from matters.models import Classification
 from tests.access.test_sign_in import sign_in
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, MatterFactory, grant
 
 
 def _grant_form(grantee_field, grantee, matter, **extra):
@@ -132,3 +133,22 @@ def test_admin_lists_refuse_lookups_on_fields_they_do_not_filter_by(url_name, qu
 def test_admin_lists_still_filter_by_their_own_filters(root, matter, login):
     response = login(root).get(f"{reverse('admin:matters_matter_changelist')}?status__exact=open")
     assertContains(response, matter.number)
+
+
+def test_the_admin_site_is_no_way_around_the_two_person_rule(adam, alice, bob, login):
+    """A highly confidential matter is given only through a request its partner and the security officer approved."""
+    secret = MatterFactory(responsible_partner=alice, classification=Classification.HIGHLY_CONFIDENTIAL)
+    held = grant(alice, secret, GrantLevel.MANAGE)
+    admin = login(adam)
+
+    response = admin.post(reverse("admin:access_matterusergrant_add"), _grant_form("user", bob, secret))
+    assertContains(response, "only through an access request approved by its responsible partner")
+    assert not MatterUserGrant.objects.filter(user=bob, content_object=secret).exists()
+
+    # Nor by editing a grant that exists: Alice's stays as it was.
+    change = reverse("admin:access_matterusergrant_change", args=[held.pk])
+    response = admin.post(change, _grant_form("user", alice, secret, reason="extend it"))
+    assertContains(response, "only through an access request approved by its responsible partner")
+    held.refresh_from_db()
+    assert held.reason == "test"
+    assert login(bob).get(secret.get_absolute_url()).status_code == 404
