@@ -44,10 +44,11 @@ from access.models import (
     RequestStatus,
     Role,
 )
-from access.policy import requestable_matters
+from access.policy import requestable_matters, visible_matters
 from access.request_forms import AccessRequestForm, ApproveForm, DenyForm
 from audit.actions import AuditAction
 from audit.events import record_event
+from matters.models import Classification
 from vault.fields import preload_keys
 
 PAGE_SIZE = 25
@@ -314,7 +315,7 @@ _WITH_REASON = {NotificationKind.REQUEST_DENIED, NotificationKind.GRANT_REVOKED}
 def notifications(request: HttpRequest) -> HttpResponse:
     page = _page(request, Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id"))
     shown = list(page.object_list)
-    entries = [_entry(note) for note in shown]
+    entries = [_entry(note, request.user) for note in shown]
     response = render(request, "access/notifications.html", {"page": page, "entries": entries})
     # Shown as unread this once, then read.
     _mark_read(Notification.objects.filter(pk__in=[note.pk for note in shown if note.read_at is None]))
@@ -333,7 +334,23 @@ def _mark_read(unread: QuerySet[Notification]) -> None:
     unread.update(read_at=timezone.now())
 
 
-def _entry(note: Notification) -> dict:
+def _revoked_grants_for(reader, revoked: list[dict]) -> tuple[list[dict], int]:
+    """The revoked grants a departure notice may name to ``reader``, and how many it may only count.
+
+    A CONFIDENTIAL or higher matter is named only to someone who may see it: the number of
+    a matter is not confirmed to people without access, HR and managers included.
+    """
+
+    def guarded(item: dict) -> bool:
+        return item.get("classification", Classification.CONFIDENTIAL) >= Classification.CONFIDENTIAL
+
+    numbers = [item.get("number") for item in revoked if guarded(item)]
+    seen = set(visible_matters(reader).filter(number__in=numbers).values_list("number", flat=True) if numbers else [])
+    shown = [item for item in revoked if not guarded(item) or item.get("number") in seen]
+    return shown, len(revoked) - len(shown)
+
+
+def _entry(note: Notification, reader) -> dict:
     params = note.params or {}
     entry = {
         "note": note,
@@ -342,8 +359,9 @@ def _entry(note: Notification) -> dict:
         "reason": params.get("reason", "") if note.kind in _WITH_REASON else "",
     }
     if note.kind == NotificationKind.DEPARTURE:
-        revoked = params.get("grants", [])
-        entry["grants"] = [(item.get("number", ""), _level_label(item.get("level"))) for item in revoked]
+        shown, hidden = _revoked_grants_for(reader, params.get("grants", []))
+        entry["grants"] = [(item.get("number", ""), _level_label(item.get("level"))) for item in shown]
+        entry["hidden_grants"] = hidden
         entry["groups"] = _joined(params.get("groups", []))
         entry["sessions"] = params.get("sessions", 0)
     return entry

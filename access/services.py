@@ -327,7 +327,8 @@ def _end_access_of(user: User) -> dict:
     for grant in MatterUserGrant.objects.filter(user=user).select_related(
         "user", "permission", "content_object__client"
     ):
-        grants.append({"number": grant.content_object.number, "level": grant.level.value})
+        matter = grant.content_object
+        grants.append({"number": matter.number, "level": grant.level.value, "classification": matter.classification})
         revoke_matter_access(actor=None, grant=grant, reason=DEPARTED)
     teams = list(user.groups.exclude(name__in=Role.values))
     user.groups.remove(*teams)

@@ -143,8 +143,8 @@ def test_on_the_departure_date_the_job_ends_everything_and_tells_manager_and_hr(
         assert notification.params["count"] == 2
         assert notification.params["grants"] == sorted(
             [
-                {"number": "2026-D-00002", "level": GrantLevel.EDIT.value},
-                {"number": matter.number, "level": GrantLevel.VIEW.value},
+                {"number": "2026-D-00002", "level": GrantLevel.EDIT.value, "classification": 30},
+                {"number": matter.number, "level": GrantLevel.VIEW.value, "classification": 30},
             ],
             key=lambda item: item["number"],
         )

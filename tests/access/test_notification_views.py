@@ -18,6 +18,7 @@ from access.access_requests import approve_access_request, deny_access_request, 
 from access.models import EmploymentStatus, GrantLevel, MatterUserGrant, Notification, NotificationKind
 from access.notifications import notify
 from access.services import end_access_of_departed_users, revoke_team_grant
+from matters.models import Classification
 from tests.access.test_sign_in import T0, sign_in
 from tests.conftest import signed_in
 from tests.factories import MatterFactory, grant
@@ -109,8 +110,10 @@ def test_an_approval_links_to_the_matter_and_a_reason_is_shown_only_for_denials_
 def test_the_manager_reads_what_a_departure_revoked(client, alice, bob, matter, clock):
     team = Group.objects.create(name="Project Falcon team")
     bob.groups.add(team)
-    edited = MatterFactory(number="2026-D-00002")
+    edited = MatterFactory(number="2026-D-00002")  # confidential, and not Alice's
     grant(bob, edited, GrantLevel.EDIT)
+    internal = MatterFactory(number="2026-D-00001", classification=Classification.INTERNAL)
+    grant(bob, internal, GrantLevel.DOWNLOAD)
     sign_in(Client(), bob)  # a session of Bob's, ended with the rest
     bob.manager = alice
     bob.employment_status = EmploymentStatus.DEPARTING
@@ -121,9 +124,13 @@ def test_the_manager_reads_what_a_departure_revoked(client, alice, bob, matter, 
 
     response = signed_in(client, alice).get(NOTIFICATIONS)
     [entry] = entries(response)
-    assert "Bob Test has left the firm: 2 grants were revoked and their sessions ended." in entry
+    assert "Bob Test has left the firm: 3 grants were revoked and their sessions ended." in entry
     granted = re.findall(r"<li>([^<]+)</li>", entry.split('class="departure-grants"')[1])
-    assert granted == [f"{edited.number} · Edit", f"{matter.number} · View"]
+    # Alice may learn of an internal matter and sees her own; a confidential matter she does
+    # not see is counted, never named (its number is not confirmed to her).
+    assert granted == [f"{internal.number} · Download", f"{matter.number} · View"]
+    assert "1 grant on a confidential matter you do not see, not named here." in entry
+    assert edited.number not in response.content.decode()
     assert "Removed from teams: Project Falcon team" in entry
     assert "1 session ended." in entry
 
