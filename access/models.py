@@ -9,6 +9,7 @@ stored in direct foreign-key tables, never the generic ones (their text
 from __future__ import annotations
 
 import uuid
+from datetime import date, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
@@ -167,6 +168,15 @@ class GrantDetails(models.Model):
     @property
     def level(self) -> GrantLevel:
         return GrantLevel(self.permission.codename)
+
+    @property
+    def last_day(self) -> date | None:
+        """The day access lasts to the end of, when it ends at a local midnight (as every
+        grant from a request or the team page does); None otherwise, or without an end."""
+        if self.expires_at is None:
+            return None
+        local = timezone.localtime(self.expires_at)
+        return (local - timedelta(days=1)).date() if local.time() == time.min else None
 
 
 class MatterUserGrant(UserObjectPermissionBase, GrantDetails):

@@ -10,7 +10,7 @@ need the requester's reason, not the matter's contents.
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -185,7 +185,6 @@ def my_access(request: HttpRequest) -> HttpResponse:
     preload_keys([*grants, *team_grants])
     soon = now + timedelta(days=settings.ACCESS_EXPIRY_WARNING_DAYS)
     for grant in [*grants, *team_grants]:
-        grant.last_day = _last_day(grant.expires_at)
         grant.ends_soon = grant.expires_at is not None and grant.expires_at <= soon
     context = {
         "page": page,
@@ -196,14 +195,6 @@ def my_access(request: HttpRequest) -> HttpResponse:
         "team_query": _query_without(request, "team_page"),
     }
     return render(request, "access/requests/my_access.html", context)
-
-
-def _last_day(expires_at):
-    """The day access lasts to the end of, when it ends at a local midnight (as every requested grant does)."""
-    if expires_at is None:
-        return None
-    local = timezone.localtime(expires_at)
-    return (local - timedelta(days=1)).date() if local.time() == time.min else None
 
 
 # --- deciding ----------------------------------------------------------------------------------

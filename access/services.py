@@ -185,6 +185,11 @@ def add_team_member(
     today = timezone.localdate()
     if ends_on is not None and ends_on < today:
         raise ValidationError({"ends_on": _("The end date is in the past.")})
+    limit = access_requests.max_days(matter.classification)
+    if ends_on is not None and (ends_on - today).days > limit:
+        raise ValidationError(
+            {"ends_on": _("Access may be given for at most %(days)d days on this matter.") % {"days": limit}}
+        )
     if matter.classification >= Classification.HIGHLY_CONFIDENTIAL:
         if group is not None:
             raise ValidationError(

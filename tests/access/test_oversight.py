@@ -94,7 +94,7 @@ def test_every_grant_of_a_person_shows_who_approved_which_request_when(
     assert "Covers the data room" in grants
     assert "Requested by Charlie Test on 2026-03-02 09:00" in grants
     assert "Approved by Alice Test as Responsible partner on 2026-03-02 11:00" in grants
-    assert "2026-03-21 00:00" in grants  # access lasts to the end of the 20th
+    assert "end of 2026-03-20" in grants  # access lasts to the end of the 20th
     requests = section(response, "requests")
     assert "Approved" in requests and "Alice Test on 2026-03-02 11:00" in requests
 

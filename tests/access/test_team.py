@@ -143,7 +143,7 @@ def test_the_page_says_who_was_given_access_and_shows_them_in_the_team(alice, ch
     assert "Access given to Charlie Test." in messages_of(page)
     row = _row(page, MatterUserGrant.objects.get(user=charlie))
     assert "added by Alice Test" in row
-    assert in_days(21) in row  # access lasts to the end of the 20th day
+    assert f"end of {in_days(20)}" in row  # access lasts to the end of the 20th day
 
 
 def test_the_partner_changes_a_level_without_adding_a_second_grant(alice, bob, matter):
@@ -224,6 +224,15 @@ def test_a_highly_confidential_matter_needs_an_end_date(alice, charlie, highly_c
     assert response.status_code == 200
     assertContains(response, "Access to a highly confidential matter needs an end date.")
     assert not AccessRequest.objects.exists()
+    assert not MatterUserGrant.objects.filter(user=charlie).exists()
+
+
+@pytest.mark.parametrize("ends_on", ["9999-12-31", "2099-01-01"])
+def test_an_end_date_past_the_classifications_limit_is_named_not_a_crash(alice, charlie, matter, ends_on):
+    response = add_person(browser(alice), matter, charlie, ends_on=ends_on)
+
+    assert response.status_code == 200
+    assertContains(response, "Access may be given for at most 90 days on this matter.")
     assert not MatterUserGrant.objects.filter(user=charlie).exists()
 
 
