@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -62,14 +62,24 @@ def _queue_emails(ids: list[int]) -> None:
 def send_emails_for(notification_ids: list[int]) -> int:
     """Send the e-mail of these notifications over one connection; returns how many were sent.
 
-    ``OSError`` (the mail server) propagates, for the task to retry.
+    Each is marked as it leaves, so a retry after a failure part-way (``OSError``
+    propagates, for the task to retry) sends only the rest.
     """
-    notes = Notification.objects.filter(pk__in=notification_ids).select_related("recipient")
-    mail = [_email(n.recipient.email, n.kind, n.params, n.url) for n in notes if n.recipient.email]
-    if not mail:
-        return 0
-    with get_connection() as connection:
-        return connection.send_messages(mail) or 0
+    notes = Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True).select_related("recipient")
+    outgoing = [
+        (note.pk, _email(note.recipient.email, note.kind, note.params, note.url))
+        for note in notes
+        if note.recipient.email
+    ]
+    sent: list[int] = []
+    try:
+        with get_connection() as connection:
+            for pk, mail in outgoing:
+                if connection.send_messages([mail]):
+                    sent.append(pk)
+    finally:
+        Notification.objects.filter(pk__in=sent).update(emailed_at=timezone.now())
+    return len(sent)
 
 
 def message(kind: str, params: dict) -> str:

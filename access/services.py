@@ -325,6 +325,17 @@ def end_access_of_departed_users(now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def _close_requests_of(user: User) -> None:
+    """A departed person's pending requests leave the queues, and approvals they were still to give
+    no longer wait for them: their own requests lapse (each with its event)."""
+    from access.access_requests import record_request_event, transition_to
+    from access.models import RequestStatus
+
+    for pending in AccessRequest.objects.select_for_update().filter(requester=user, status=RequestStatus.PENDING):
+        transition_to(pending, RequestStatus.LAPSED, actor=None, reason=DEPARTED)
+        record_request_event(AuditAction.ACCESS_LAPSE, pending, actor=None, cause=DEPARTED)
+
+
 def _end_access_of(user: User) -> dict:
     """Revoke one departed person's grants and teams, end their sessions, tell manager and HR."""
     grants = []
@@ -338,6 +349,7 @@ def _end_access_of(user: User) -> dict:
     teams = list(user.groups.exclude(name__in=Role.values))
     user.groups.remove(*teams)
     sessions = end_sessions(user)
+    _close_requests_of(user)
     if user.is_active:
         user.is_active = False
         user.save(update_fields=["is_active"])

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertRedirects
 
+from access.access_requests import pending_for, request_access
 from access.models import (
     EmploymentStatus,
     GrantLevel,
@@ -26,12 +27,13 @@ from access.models import (
     MatterUserGrant,
     Notification,
     NotificationKind,
+    RequestStatus,
     Role,
     User,
     UserSession,
 )
 from access.policy import Action, can
-from access.services import DEPARTED
+from access.services import DEPARTED, end_access_of_departed_users
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from jobs.services import run_job
@@ -194,3 +196,24 @@ def test_the_departed_cannot_sign_in_again(leaver, clock):
 
     assert response.status_code == 200
     assert "_auth_user_id" not in browser.session
+
+
+def test_a_departed_persons_pending_requests_leave_the_queues(alice, charlie, matter):
+    pending = request_access(
+        actor=charlie,
+        number=matter.number,
+        level=GrantLevel.VIEW,
+        reason="Cover",
+        ends_on=timezone.localdate() + timedelta(days=5),
+    )
+    assert list(pending_for(alice)) == [pending]
+    charlie.employment_status = EmploymentStatus.DEPARTED
+    charlie.save(update_fields=["employment_status"])
+
+    end_access_of_departed_users()
+
+    pending.refresh_from_db()
+    assert pending.status == RequestStatus.LAPSED
+    assert list(pending_for(alice)) == []
+    [event] = AuditEvent.objects.filter(action=AuditAction.ACCESS_LAPSE)
+    assert event.record["detail"]["cause"] == "departed"

@@ -17,7 +17,7 @@ from django.utils import translation
 from access.access_requests import approve_access_request, deny_access_request, request_access
 from access.expiry import expire_grants
 from access.models import EmploymentStatus, GrantLevel, MatterUserGrant, Notification, NotificationKind, Role
-from access.notifications import message, notify, notify_many
+from access.notifications import message, notify, notify_many, send_emails_for
 from access.services import add_team_member, end_access_of_departed_users, revoke_team_grant
 from matters.models import Classification
 from tests.access.test_sign_in import T0
@@ -271,3 +271,31 @@ def test_what_the_services_store_reads_as_a_sentence(alice, bob, charlie, dana, 
                 text = message(notification.kind, notification.params)
             assert text and text != str(NotificationKind(notification.kind).label), notification.kind
     assert not caplog.records
+
+
+def test_a_retried_batch_sends_only_what_had_not_gone(alice, bob, charlie, monkeypatch):
+    """The mail server fails after the first message: the retry sends the other two, not three."""
+    from django.core.mail.backends.locmem import EmailBackend
+
+    for person in (alice, bob, charlie):
+        person.email = f"{person.username}@example.com"
+        person.save(update_fields=["email"])
+    notify([alice, bob, charlie], NotificationKind.REQUEST_LAPSED, {"number": NUMBER})
+    ids = list(Notification.objects.order_by("pk").values_list("pk", flat=True))
+    real_send = EmailBackend.send_messages
+    calls = {"n": 0}
+
+    def flaky(self, messages):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ConnectionRefusedError("the mail server went away")
+        return real_send(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", flaky)
+    with pytest.raises(OSError):
+        send_emails_for(ids)
+    assert len(mail.outbox) == 1
+
+    assert send_emails_for(ids) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "bob@example.com", "charlie@example.com"]
+    assert send_emails_for(ids) == 0
