@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, User
+from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, Role, User
 from audit.actions import AuditAction, Outcome
 from audit.events import record_event
 from matters.models import Classification, Document, Matter, MatterStatus
@@ -279,14 +279,14 @@ def get_document_for(user, pk, action: Action | str = Action.VIEW, *, audit_as: 
 
 
 # Roles that may browse the matters open to requests (a vendor asks by number only).
-_BROWSING_ROLES = frozenset({"lawyer", "partner"})
+BROWSING_ROLES = frozenset({Role.LAWYER.value, Role.PARTNER.value})
 
 
 def requestable_matters(user) -> QuerySet[Matter]:
     """Matters ``user`` may see listed in order to ask for access: PUBLIC and INTERNAL ones
     they do not already see. CONFIDENTIAL and above are never listed to anyone without
     access — those are asked for by number (``access.access_requests``)."""
-    if _ineligibility(user) is not None or not (_BROWSING_ROLES & user.role_names()):
+    if _ineligibility(user) is not None or not (BROWSING_ROLES & user.role_names()):
         return Matter.objects.none()
     direct, via_group = _grant_sources(user, Action.VIEW)
     return (

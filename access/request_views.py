@@ -42,9 +42,8 @@ from access.models import (
     Notification,
     NotificationKind,
     RequestStatus,
-    Role,
 )
-from access.policy import requestable_matters, visible_matters
+from access.policy import BROWSING_ROLES, requestable_matters, visible_matters
 from access.request_forms import AccessRequestForm, ApproveForm, DenyForm
 from audit.actions import AuditAction
 from audit.events import record_event
@@ -53,8 +52,6 @@ from vault.fields import preload_keys
 
 PAGE_SIZE = 25
 
-# Who may browse the PUBLIC and INTERNAL matters open to requests (others ask by number).
-_BROWSING_ROLES = {Role.LAWYER.value, Role.PARTNER.value}
 
 # A service's error keys that the request form asks under no field of its own.
 _FORM_FIELD_OF = {"requester": None}
@@ -117,7 +114,7 @@ def _add_errors(form: AccessRequestForm, exc: ValidationError) -> None:
 
 def _open_matters(request: HttpRequest) -> dict:
     """The PUBLIC and INTERNAL matters a lawyer or partner may ask for without knowing the number."""
-    if not _BROWSING_ROLES & request.user.role_names():
+    if not BROWSING_ROLES & request.user.role_names():
         return {"browsing": False}
     matters = requestable_matters(request.user).select_related("responsible_partner").order_by("-opened_on", "number")
     page = _page(request, matters)
@@ -226,6 +223,10 @@ def approvals(request: HttpRequest) -> HttpResponse:
             "request": item,
             "missing": _joined(_missing(item)) if needs_two(item) else "",
             "approved_by_me": any(approval.approver_id == request.user.pk for approval in item.approvals.all()),
+            # Asked by number for a matter they may not know (or for none): a denial's
+            # words must not answer whether it exists. (A renewal's requester holds a grant.)
+            "unseen_by_requester": not item.renewal
+            and (item.matter is None or item.matter.classification >= Classification.CONFIDENTIAL),
         }
         for item in page.object_list
     ]

@@ -737,3 +737,14 @@ def test_my_pages_cost_the_same_queries_for_few_rows_or_many(client, charlie, al
     few = [_queries(client, url) for url in pages]
     more(10)
     assert [_queries(client, url) for url in pages] == few
+
+
+def test_the_deny_form_warns_when_the_requester_cannot_see_the_matter(client, alice, adam, charlie, matter):
+    hidden = ask(charlie, matter.number)
+    nowhere = ask(charlie, "2026-NONE-0001")
+
+    page = signed_in(client, adam).get(reverse("access:approvals")).content.decode()
+
+    for pending in (hidden, nowhere):
+        assert f'id="deny-caution-{pending.pk}"' in page
+    assert "do not say whether the number exists" in page
