@@ -415,13 +415,13 @@ def run_job(*, sample_memory: bool = True) -> dict:
     from django.db import connection
 
     from access.expiry import expire_grants
-    from bench.vault import _RssSampler
+    from bench.vault import RssSampler
 
     statements, phases = Statements(), {}
     mail.outbox = []
     before = _counts()
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    sampler = _RssSampler() if sample_memory else contextlib.nullcontext()
+    sampler = RssSampler() if sample_memory else contextlib.nullcontext()
     with sampler as rss, connection.execute_wrapper(statements), phases_of_the_job(statements, phases):
         started = time.perf_counter()
         outcome = expire_grants()

@@ -344,7 +344,7 @@ def _document_fixture(source: Path, size: int) -> dict:
     return {"matter": str(matter.pk), "reader": reader.pk, **documents}
 
 
-class _RssSampler:
+class RssSampler:
     """The peak of VmRSS while running, sampled every 2 ms (max RSS alone is monotonic over the process)."""
 
     def __init__(self):
@@ -446,7 +446,7 @@ def child_measure(spec: dict) -> dict:
     with contextlib.suppress(FileNotFoundError):
         target.unlink()
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with _RssSampler() as rss:
+    with RssSampler() as rss:
         started = time.perf_counter()
         moved = run(source)
         seconds = time.perf_counter() - started
