@@ -86,7 +86,7 @@ def message(kind: str, params: dict) -> str:
     """The notification's sentence in the active language."""
     values = {**params}
     if "level" in values:
-        values["level"] = _level_label(values["level"])
+        values["level"] = level_label(values["level"]).lower()
     if "until" in values:
         values["until"] = _date(values["until"])
     wording = {
@@ -126,11 +126,12 @@ def message(kind: str, params: dict) -> str:
         return str(NotificationKind(kind).label)
 
 
-def _level_label(value: str) -> str:
+def level_label(value: str) -> str:
+    """A grant level's name in the active language (a stored value from an older release as is)."""
     try:
-        return str(GrantLevel(value).label).lower()
+        return str(GrantLevel(value).label)
     except ValueError:
-        return value
+        return str(value)
 
 
 def _date(value: str) -> str:

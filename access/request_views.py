@@ -36,7 +36,6 @@ from access.access_requests import (
 )
 from access.models import (
     AccessRequest,
-    GrantLevel,
     MatterGroupGrant,
     MatterUserGrant,
     Notification,
@@ -352,15 +351,8 @@ def _entry(note: Notification, reader) -> dict:
     }
     if note.kind == NotificationKind.DEPARTURE:
         shown, hidden = _revoked_grants_for(reader, params.get("grants", []))
-        entry["grants"] = [(item.get("number", ""), _level_label(item.get("level"))) for item in shown]
+        entry["grants"] = [(item.get("number", ""), notes.level_label(item.get("level"))) for item in shown]
         entry["hidden_grants"] = hidden
         entry["groups"] = _joined(params.get("groups", []))
         entry["sessions"] = params.get("sessions", 0)
     return entry
-
-
-def _level_label(value) -> str:
-    try:
-        return str(GrantLevel(value).label)
-    except ValueError:
-        return str(value)
