@@ -19,6 +19,9 @@ _OVERSIGHT_ROLES = {Role.ADMINISTRATOR, Role.SECURITY_OFFICER}
 # As matters.keys.may_manage_keys, which the client keys views apply (access imports no app above it).
 _KEY_ROLES = {Role.SECURITY_OFFICER, Role.ADMINISTRATOR}
 
+# Who runs (HR) and reads (the security officer) the training programme (training.services).
+_TRAINING_ROLES = {Role.HR, Role.SECURITY_OFFICER}
+
 # The pages of the access app by navigation item; the rest of the app is one's account.
 _ACCESS_SECTIONS = {
     "my_requests": "requests",
@@ -63,6 +66,12 @@ def navigation(request) -> dict:
         )
     if roles & _OVERSIGHT_ROLES:
         items.append({"key": "people", "label": _("Access overview"), "url": reverse("access:people")})
+    # The training app's pages, by URL name (access imports no app above it): one's own
+    # training for everyone but vendor users; the programme for HR and the security officer.
+    if roles - {Role.VENDOR}:
+        items.append({"key": "training", "label": _("My training"), "url": reverse("training:mine")})
+    if roles & _TRAINING_ROLES:
+        items.append({"key": "training_manage", "label": _("Training programme"), "url": reverse("training:dashboard")})
     # The reviewer group is a role (the security officer); checking the cached role
     # names first spares everyone else a query. is_reviewer decides, as the views do.
     if settings.AUDIT_REVIEWER_GROUP in user.role_names() and is_reviewer(user):
@@ -127,4 +136,7 @@ def _section(match) -> str | None:
         return "client_keys"
     if match.app_name == "access":
         return _ACCESS_SECTIONS.get(match.url_name or "", "security")
+    if match.app_name == "training":
+        mine = {"mine", "course", "quiz", "attachment", "attempt", "certificate", "sign"}
+        return "training" if match.url_name in mine else "training_manage"
     return match.app_name

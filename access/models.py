@@ -350,6 +350,10 @@ class NotificationKind(models.TextChoices):
     TEAM_GRANT_EXPIRING = "team_grant_expiring", _("A team's access ending soon")
     GRANT_REVOKED = "grant_revoked", _("Access revoked")
     DEPARTURE = "departure", _("Access ended at departure")
+    TRAINING_ASSIGNED = "training_assigned", _("Training assigned")
+    TRAINING_REMINDER = "training_reminder", _("Training due soon")
+    TRAINING_OVERDUE = "training_overdue", _("Training overdue")
+    TRAINING_ESCALATION = "training_escalation", _("A colleague's training is overdue")
 
 
 class Notification(models.Model):

@@ -89,6 +89,10 @@ def message(kind: str, params: dict) -> str:
         values["level"] = level_label(values["level"]).lower()
     if "until" in values:
         values["until"] = _date(values["until"])
+    if "due" in values:
+        values["due"] = _date(values["due"])
+    if values.get("title_zh") and (translation.get_language() or "").lower().startswith("zh"):
+        values["title"] = values["title_zh"]
     wording = {
         NotificationKind.REQUEST_SUBMITTED: _("%(requester)s asks for %(level)s access to matter %(number)s."),
         NotificationKind.REQUEST_NEEDS_SECOND: _(
@@ -111,6 +115,13 @@ def message(kind: str, params: dict) -> str:
             "The %(level)s access of team %(team)s to matter %(number)s ends at the end of %(until)s. "
             "Extend it on the matter's team page if the team still needs it."
         ),
+        NotificationKind.TRAINING_ASSIGNED: _("“%(title)s” has been assigned to you, due on %(due)s."),
+        NotificationKind.TRAINING_REMINDER: _("Reminder: “%(title)s” is due on %(due)s."),
+        NotificationKind.TRAINING_OVERDUE: _(
+            "“%(title)s” was due on %(due)s and is overdue. "
+            "Confidential matters stay closed to you until you complete it."
+        ),
+        NotificationKind.TRAINING_ESCALATION: _("%(person)s has not completed “%(title)s”, which was due on %(due)s."),
         NotificationKind.DEPARTURE: ngettext(
             "%(person)s has left the firm: %(count)d grant was revoked and their sessions ended.",
             "%(person)s has left the firm: %(count)d grants were revoked and their sessions ended.",

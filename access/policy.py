@@ -13,6 +13,7 @@ import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -20,6 +21,7 @@ from django.db.models import F, Lookup, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, Role, User
@@ -50,6 +52,12 @@ class Decision:
 
     allowed: bool
     reason: str | Promise
+    # Where the person can put the refusal right (a gate's remedy: the course to take).
+    remedy_url: str = ""
+    remedy_label: str | Promise = ""
+
+    def __str__(self) -> str:
+        return str(self.reason)
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -204,10 +212,38 @@ def can(user, action: Action | str, obj: Matter | Document, *, level: GrantLevel
         return refusal
     level = level if level is not None else level_on(user, obj)
     if _allows(level, action):
-        return Decision(True, _("Granted."))
+        return _gated(user, obj) or Decision(True, _("Granted."))
     if level is None:
         return Decision(False, _("You have no access to this matter."))
     return Decision(False, _("Your access to this matter does not allow this."))
+
+
+@functools.cache
+def _gates(paths: tuple[str, ...]) -> tuple:
+    return tuple(import_string(path) for path in paths)
+
+
+def matter_gates():
+    """The conditions besides a grant that a matter's classification imposes (setting
+    ``ACCESS_MATTER_GATES``): each is ``gate(user, classification)`` answering None or
+    ``(reason, remedy url, remedy label)``. The training app plugs in its compliance
+    gate here, so access depends on no app above it."""
+    return _gates(tuple(settings.ACCESS_MATTER_GATES))
+
+
+def gate_refusal(user, classification: int) -> Decision | None:
+    """Why ``user`` may not open a matter of ``classification`` although they hold a grant, or None."""
+    for gate in matter_gates():
+        refusal = gate(user, classification)
+        if refusal is not None:
+            reason, url, label = refusal
+            return Decision(False, reason, remedy_url=url, remedy_label=label)
+    return None
+
+
+def _gated(user, obj: Matter | Document) -> Decision | None:
+    matter = obj.matter if isinstance(obj, Document) else obj
+    return gate_refusal(user, matter.classification)
 
 
 # What a refusal is recorded as when the caller does not say: the attempt each
@@ -250,7 +286,8 @@ def _require(
         return found, level
     record_event(attempted, outcome=Outcome.DENIED, target=found, actor=user, reason=decision.reason)
     if level is not None:
-        raise PermissionDenied(decision.reason)
+        # The Decision itself, so the 403 page can offer its remedy (lawfirm.views.permission_denied).
+        raise PermissionDenied(decision)
     raise Http404
 
 

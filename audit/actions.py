@@ -47,6 +47,15 @@ class AuditAction(models.TextChoices):
     ACCESS_WITHDRAW = "access.withdraw", _("Withdrew an access request")
     ACCESS_LAPSE = "access.lapse", _("An access request lapsed")
     ACCESS_OVERVIEW = "access.overview", _("Viewed who holds access")
+    TRAINING_COURSE_SAVE = "training.course_save", _("Saved a course")
+    TRAINING_ASSIGN = "training.assign", _("Assigned training")
+    TRAINING_ATTEMPT = "training.attempt", _("Submitted a quiz")
+    TRAINING_COMPLETE = "training.complete", _("Completed a course")
+    TRAINING_LAPSE = "training.lapse", _("Training or signature overdue")
+    TRAINING_EXPORT = "training.export", _("Exported training records")
+    POLICY_PUBLISH = "policy.publish", _("Published an agreement or policy version")
+    AGREEMENT_SIGN = "policy.sign", _("Signed an agreement")
+    POLICY_ACKNOWLEDGE = "policy.acknowledge", _("Acknowledged a policy")
     AUDIT_EXPORT = "audit.export", _("Exported audit events")
     AUDIT_VIEW = "audit.view", _("Reviewed audit events")
     AUDIT_VERIFY = "audit.verify", _("Verified the audit trail")
@@ -77,6 +86,14 @@ CHANGE_ACTIONS = frozenset(
         AuditAction.ACCESS_DENY,
         AuditAction.ACCESS_WITHDRAW,
         AuditAction.ACCESS_LAPSE,
+        AuditAction.TRAINING_COURSE_SAVE,
+        AuditAction.TRAINING_ASSIGN,
+        AuditAction.TRAINING_ATTEMPT,
+        AuditAction.TRAINING_COMPLETE,
+        AuditAction.TRAINING_LAPSE,
+        AuditAction.POLICY_PUBLISH,
+        AuditAction.AGREEMENT_SIGN,
+        AuditAction.POLICY_ACKNOWLEDGE,
         AuditAction.DETECTION_SETTINGS_CHANGE,
         AuditAction.ALERT_UPDATE,
         AuditAction.LEGAL_HOLD_SET,

@@ -98,6 +98,12 @@ def record_event(
     return event
 
 
+def current_request():
+    """The request being served (None in a job): for events built in bulk with :func:`build_event`."""
+    scope = _scope.get()
+    return scope.request if scope else None
+
+
 def build_event(action, *, outcome, target, actor, reason, detail, request) -> AuditEvent:
     """The unsaved event with its canonical bytes."""
     if actor is _SYSTEM:

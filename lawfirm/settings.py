@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "vault",
     "access",
     "matters",
+    "training",
     "jobs",
 ]
 
@@ -254,6 +255,11 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": DOCUMENT_ROOT, "base_url": None, "file_permissions_mode": 0o600},
     },
+    # Course material: not client data, but not public either; served by the training app's view.
+    "training": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "training", "base_url": None, "file_permissions_mode": 0o600},
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -285,6 +291,21 @@ ACCESS_DEFAULT_DAYS = env_int("ACCESS_DEFAULT_DAYS", 30, minimum=1)
 ACCESS_EXPIRY_WARNING_DAYS = env_int("ACCESS_EXPIRY_WARNING_DAYS", 7, minimum=1)
 # A request nobody decides within this many days lapses (the requester is told).
 ACCESS_REQUEST_LAPSE_DAYS = env_int("ACCESS_REQUEST_LAPSE_DAYS", 14, minimum=1)
+# Conditions besides a grant for matters of a high classification (access.policy.matter_gates).
+ACCESS_MATTER_GATES = ["training.compliance.matter_gate"]
+
+# --- Training, agreements and policies -----------------------------------------------------
+# A person is "due soon" when something they owe falls due (or a pass expires) within this many days.
+TRAINING_DUE_SOON_DAYS = env_int("TRAINING_DUE_SOON_DAYS", 14, minimum=1)
+# New staff must finish the onboarding bundle (courses, agreement, policy) within this many days.
+TRAINING_ONBOARDING_DAYS = env_int("TRAINING_ONBOARDING_DAYS", 14, minimum=1)
+# A recurring course is assigned again this many days before the pass expires.
+TRAINING_RECURRENCE_LEAD_DAYS = env_int("TRAINING_RECURRENCE_LEAD_DAYS", 30, minimum=1)
+# Days given to people who must take a course because of their role, department or access.
+TRAINING_REQUIRED_DAYS = env_int("TRAINING_REQUIRED_DAYS", 30, minimum=1)
+# Reminders go this many days before the due date (and on the day).
+TRAINING_REMINDER_DAYS = (14, 3, 0)
+TRAINING_ATTACHMENT_MAX_BYTES = env_int("TRAINING_ATTACHMENT_MAX_MB", 20, minimum=1) * 1024 * 1024
 
 
 # --- Audit trail ----------------------------------------------------------------------
@@ -411,6 +432,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "jobs.tasks.run_periodic_job",
         "schedule": crontab(hour=0, minute=10),
         "args": ("access.expire_grants",),
+    },
+    # Training: assigns joiners and recurrences, sends reminders, records lapses and escalates.
+    "training-daily": {
+        "task": "jobs.tasks.run_periodic_job",
+        "schedule": crontab(hour=0, minute=20),
+        "args": ("training.daily",),
     },
     # Picks up a KEK rewrap or a client key rotation that was interrupted, and finishes it.
     "resume-key-rotations": {

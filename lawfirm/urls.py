@@ -12,11 +12,14 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+handler403 = "lawfirm.errors.permission_denied"
+
 urlpatterns = [
     path("", access_views.home, name="home"),
     path("", include("access.urls")),
     path("matters/", include("matters.urls")),
     path("audit/", include("audit.urls")),
+    path("training/", include("training.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("healthz/", healthz, name="healthz"),

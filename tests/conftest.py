@@ -87,6 +87,13 @@ def _documents_in_tmp(settings, tmp_path, monkeypatch):
         "documents": {**settings.STORAGES["documents"], "OPTIONS": {"location": tmp_path / "documents"}},
     }
     monkeypatch.setattr(Document._meta.get_field("file"), "storage", storages["documents"])
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "training": {**settings.STORAGES["training"], "OPTIONS": {"location": tmp_path / "training"}},
+    }
+    from training.models import CourseAttachment
+
+    monkeypatch.setattr(CourseAttachment._meta.get_field("file"), "storage", storages["training"])
 
 
 def _persona(username: str, first: str, roles=(), **extra):
@@ -113,6 +120,12 @@ def charlie(db):
 @pytest.fixture
 def dana(db):
     return _persona("dana", "Dana", (Role.SECURITY_OFFICER,))
+
+
+@pytest.fixture
+def harriet(db):
+    """HR: runs the training programme; holds no grant."""
+    return _persona("harriet", "Harriet", (Role.HR,))
 
 
 @pytest.fixture

@@ -94,3 +94,47 @@ def make_document(
         classification=classification or matter.classification,
         upload=upload,
     )
+
+
+def make_course(
+    title: str = "Confidentiality duties",
+    *,
+    questions: int = 2,
+    passing_score: int = 80,
+    recurrence_months: int | None = 12,
+    published: bool = True,
+    **extra,
+):
+    """A course with ``questions`` single-choice questions whose first answer is right
+    (``answer_key(course)`` gives the passing answers)."""
+    from training.models import Choice, Course, CourseStatus, Question
+
+    course = Course.objects.create(
+        title=title,
+        material="<p>Keep client information confidential.</p>",
+        passing_score=passing_score,
+        recurrence_months=recurrence_months,
+        status=CourseStatus.PUBLISHED if published else CourseStatus.DRAFT,
+        **extra,
+    )
+    for number in range(1, questions + 1):
+        question = Question.objects.create(course=course, text=f"Question {number}?", position=number)
+        Choice.objects.create(question=question, text="Right", is_correct=True, position=1)
+        Choice.objects.create(question=question, text="Wrong", is_correct=False, position=2)
+    return course
+
+
+def answer_key(course, *, wrong: int = 0) -> dict[int, list[int]]:
+    """Answers to ``course``'s quiz: all right, except the first ``wrong`` questions."""
+    answers = {}
+    for index, question in enumerate(course.questions.prefetch_related("choices")):
+        choices = list(question.choices.all())
+        right = [c.pk for c in choices if c.is_correct]
+        answers[question.pk] = [c.pk for c in choices if not c.is_correct][:1] if index < wrong else right
+    return answers
+
+
+def make_policy_document(kind: str = "agreement", title: str = "Confidentiality agreement"):
+    from training.models import PolicyDocument
+
+    return PolicyDocument.objects.create(kind=kind, title=title, title_zh="保密协议" if kind == "agreement" else "")
