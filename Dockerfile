@@ -13,6 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app \
     CUSTOS_ENV=production \
     DOCUMENT_ROOT=/app/var/documents \
+    TRAINING_ROOT=/app/var/training \
     WEB_CONCURRENCY=3
 
 RUN groupadd --system --gid 10001 custos \
@@ -33,14 +34,14 @@ COPY . .
 # Static files are collected into the image (WhiteNoise serves them, with a
 # manifest, in production). collectstatic needs no secret key and no database.
 RUN python manage.py collectstatic --noinput \
-    && python -m compileall -q lawfirm access matters jobs \
-    && mkdir -p var/documents var/media var/beat \
-    && chown custos:custos var/documents var/media var/beat \
-    && chmod 0700 var/documents
+    && python -m compileall -q lawfirm access matters jobs audit vault training \
+    && mkdir -p var/documents var/training var/media var/beat \
+    && chown custos:custos var/documents var/training var/media var/beat \
+    && chmod 0700 var/documents var/training
 
 # Client documents live in a volume (plain files until the encryption work lands), never in the
 # container's layer. Mount the same volume in every web and worker container.
-VOLUME ["/app/var/documents"]
+VOLUME ["/app/var/documents", "/app/var/training"]
 
 USER 10001:10001
 EXPOSE 8000

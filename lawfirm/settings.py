@@ -248,6 +248,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 DOCUMENT_ROOT = Path(env_str("DOCUMENT_ROOT", str(VAR_DIR / "documents")))
+# Course material files (slides, handouts): firm content, kept beside the documents.
+TRAINING_ROOT = Path(env_str("TRAINING_ROOT", str(VAR_DIR / "training")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "media"}},
     # Client documents: never under a public URL; served only by the download view.
@@ -258,7 +260,7 @@ STORAGES = {
     # Course material: not client data, but not public either; served by the training app's view.
     "training": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": VAR_DIR / "training", "base_url": None, "file_permissions_mode": 0o600},
+        "OPTIONS": {"location": TRAINING_ROOT, "base_url": None, "file_permissions_mode": 0o600},
     },
     "staticfiles": {
         "BACKEND": (

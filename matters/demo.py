@@ -81,12 +81,15 @@ PERSONAS = [
                  "one waits for the security officer. Notifications: a grant ends this week (renewal link)"),
     Persona("charlie", "Charlie", "Wang", (Role.LAWYER,), Department.CORPORATE,
             note="corporate lawyer; sees the corporate team's matters, none of the litigation ones. Access "
-                 "requests: two pending, one for a number no matter has (asking tells nothing)"),
+                 "requests: two pending, one for a number no matter has (asking tells nothing). His "
+                 "confidentiality training is overdue: confidential matters are locked until he passes the quiz "
+                 "(My training)"),
     Persona("dana", "Dana", "Zhou", (Role.SECURITY_OFFICER,), Department.RISK,
             note="security officer; sees no matter contents. Approvals queue: Bob's highly confidential request "
                  "needs her second approval. Notifications"),
     Persona("harriet", "Harriet", "Sun", (Role.HR,), Department.HUMAN_RESOURCES,
-            note="HR; notified of what is revoked when Frank leaves"),
+            note="HR; runs the training programme (Training programme: dashboard, courses, agreements, CSV); "
+                 "notified of what is revoked when Frank leaves and that Charlie's training is overdue"),
     Persona("adam", "Adam", "Xu", (Role.ADMINISTRATOR,), Department.IT, staff=True,
             note="administrator; manages users and grants in the admin site, sees no matter contents. Approvals "
                  "queue: every request, Charlie's for a number no matter has among them (deny it)"),
@@ -305,6 +308,12 @@ def seed_demo() -> list[DemoAccount]:
     _ending_grant(users, matters)
     # The daily job's warning part (and whatever else is due): the ending grant's holder is told.
     expire_grants()
+    # The training programme (training.demo), and its daily job: reminders, Charlie's lapse, the escalation.
+    from training.demo import seed_training
+    from training.jobs import run_daily
+
+    seed_training(users)
+    run_daily()
     return [_account(persona, users[persona.username]) for persona in PERSONAS]
 
 
