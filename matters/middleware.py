@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import Resolver404, resolve
 
 from matters.uploads import DiscardFiles, exceeds_upload_limit
 
@@ -17,7 +18,19 @@ class OversizedUploadMiddleware:
         if (
             request.method == "POST"
             and request.content_type == "multipart/form-data"
-            and exceeds_upload_limit(request, settings.DOCUMENT_MAX_UPLOAD_BYTES)
+            and exceeds_upload_limit(request, _limit_for(request))
         ):
             request.upload_handlers = [DiscardFiles(request)]
         return self.get_response(request)
+
+
+# Uploads that are not client documents, with their own limits (by URL name: no import of their apps).
+_OTHER_LIMITS = {"training:attachment_add": "TRAINING_ATTACHMENT_MAX_BYTES"}
+
+
+def _limit_for(request) -> int:
+    try:
+        name = resolve(request.path_info).view_name
+    except Resolver404:
+        name = ""
+    return getattr(settings, _OTHER_LIMITS.get(name, "DOCUMENT_MAX_UPLOAD_BYTES"))

@@ -43,6 +43,16 @@ the objects in ``World`` and what is expected:
   holders): the success status for security officer Dana and administrator Adam, whose
   pages name matters by number and client code and must show none of the matter's
   contents; 404 for Alice, Bob, Charlie and Root.
+- ``HR_ONLY`` — HR's training pages (courses, questions, attachments, assignments,
+  agreement versions): 404 for everyone but HR's Harriet — lawyers, the security
+  officer, the administrator and the superuser — and the success status for her
+  (405 for a POST-only action).
+- ``OWNER_OR_RECORD_READERS`` — a person's quiz attempt, certificate and training
+  record (Bob's): Bob, HR and the security officer get them; Alice, Charlie, Adam and
+  Root get 404.
+- ``FIRM_CONTENT`` — a published course, its quiz and handout, and the current
+  agreement: the firm's own material, which every member of staff reads (with the
+  reason). The content check runs on each page anyway.
 """
 
 from __future__ import annotations
@@ -58,6 +68,7 @@ from auditlog.models import LogEntry
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
@@ -70,7 +81,19 @@ from audit.verification import verify_audit_trail
 from jobs.models import JobRun
 from matters.models import Client, ClientShredding, Document, Matter, Party, PartyRole
 from tests.conftest import signed_in
-from tests.factories import PartyFactory, grant, make_document
+from tests.factories import PartyFactory, answer_key, grant, make_course, make_document, make_policy_document
+from training import services
+from training.models import (
+    AssignmentRule,
+    Attempt,
+    Completion,
+    Course,
+    CourseAttachment,
+    DocumentVersion,
+    PolicyDocument,
+    Question,
+    RuleTarget,
+)
 
 NOT_FOUND = "404"
 ADMIN_METADATA = "admin-metadata"
@@ -80,6 +103,9 @@ KEY_ADMINS_ONLY = "key-admins-only"
 APPROVERS_ONLY = "approvers-only"
 REQUESTER_ONLY = "requester-only"
 OVERSEERS_ONLY = "overseers-only"
+HR_ONLY = "hr-only"
+OWNER_OR_RECORD_READERS = "owner-or-record-readers"
+FIRM_CONTENT = "firm-content"
 
 OUTSIDERS = ("charlie", "dana", "adam", "root")
 ADMIN_VISITORS = ("charlie", "dana", "adam", "root")
@@ -92,12 +118,22 @@ REQUESTERS = ("charlie",)
 NOT_REQUESTERS = ("alice", "bob", "dana", "adam", "root")
 OVERSEERS = ("dana", "adam")
 NOT_OVERSEERS = ("alice", "bob", "charlie", "root")
+HR = ("harriet",)
+NOT_HR = ("alice", "bob", "charlie", "dana", "adam", "root")
+# Bob's own training record (his attempt, certificate, record): him, HR and the security officer.
+RECORD_OWNER_AND_READERS = ("bob", "harriet", "dana")
+NOT_RECORD_READERS = ("alice", "charlie", "adam", "root")
+STAFF = ("alice", "bob", "charlie", "dana", "adam", "root", "harriet")
 # Who gets what, for the kinds that name everyone: (people, status) pairs, None standing for the
 # entry's success status. Every page is checked for the matter's contents, whatever its status.
 _WHO_GETS_WHAT = {
     APPROVERS_ONLY: ((NOT_APPROVERS, 404), (APPROVERS, None)),
     REQUESTER_ONLY: ((NOT_REQUESTERS, 404), (REQUESTERS, None)),
     OVERSEERS_ONLY: ((NOT_OVERSEERS, 404), (OVERSEERS, None)),
+    HR_ONLY: ((NOT_HR, 404), (HR, None)),
+    OWNER_OR_RECORD_READERS: ((NOT_RECORD_READERS, 404), (RECORD_OWNER_AND_READERS, None)),
+    # A published course and the firm's agreements: the firm's own material, for every member of staff.
+    FIRM_CONTENT: ((STAFF, None),),
 }
 REFUSALS = (302, 403, 404)
 
@@ -136,6 +172,23 @@ class World:
     alert: Alert
     shredding: ClientShredding
     access_request: AccessRequest
+    training: TrainingWorld
+
+
+@dataclass
+class TrainingWorld:
+    """What the training app's URLs name: a published course with a question and an attachment,
+    Bob's passed attempt and certificate, the agreement's version, an assignment rule."""
+
+    course: Course
+    question: Question
+    attachment: CourseAttachment
+    attempt: Attempt
+    completion: Completion
+    document: PolicyDocument
+    version: DocumentVersion
+    rule: AssignmentRule
+    bob: User
 
 
 @dataclass(frozen=True)
@@ -190,6 +243,30 @@ REGISTRY: dict[str, Entry] = {
     "matters:client_shred_request": Entry(KEY_ADMINS_ONLY, lambda w: {"pk": w.client.pk}, 405),
     "matters:client_shred_approve": Entry(KEY_ADMINS_ONLY, lambda w: {"pk": w.shredding.pk}, 405),
     "matters:client_shred_cancel": Entry(KEY_ADMINS_ONLY, lambda w: {"pk": w.shredding.pk}, 405),
+    # --- training: everyone's own, and the firm's material ----------------------------------
+    "training:course": Entry(FIRM_CONTENT, lambda w: {"pk": w.training.course.pk}, 200, "a published course"),
+    "training:quiz": Entry(FIRM_CONTENT, lambda w: {"pk": w.training.course.pk}, 200, "a published course's quiz"),
+    "training:attachment": Entry(
+        FIRM_CONTENT, lambda w: {"pk": w.training.attachment.pk}, 200, "a published course's handout"
+    ),
+    "training:sign": Entry(
+        FIRM_CONTENT, lambda w: {"pk": w.training.version.pk}, 200, "the firm's confidentiality agreement"
+    ),
+    "training:attempt": Entry(OWNER_OR_RECORD_READERS, lambda w: {"pk": w.training.attempt.pk}, 200),
+    "training:certificate": Entry(OWNER_OR_RECORD_READERS, lambda w: {"pk": w.training.completion.pk}, 200),
+    "training:person": Entry(OWNER_OR_RECORD_READERS, lambda w: {"pk": w.training.bob.pk}, 200),
+    # --- training: HR's pages -----------------------------------------------------------------
+    "training:course_edit": Entry(HR_ONLY, lambda w: {"pk": w.training.course.pk}, 200),
+    "training:course_publish": Entry(HR_ONLY, lambda w: {"pk": w.training.course.pk}, 405),
+    "training:course_retire": Entry(HR_ONLY, lambda w: {"pk": w.training.course.pk}, 405),
+    "training:question_new": Entry(HR_ONLY, lambda w: {"pk": w.training.course.pk}, 200),
+    "training:question_edit": Entry(HR_ONLY, lambda w: {"pk": w.training.question.pk}, 200),
+    "training:question_delete": Entry(HR_ONLY, lambda w: {"pk": w.training.question.pk}, 405),
+    "training:attachment_add": Entry(HR_ONLY, lambda w: {"pk": w.training.course.pk}, 405),
+    "training:attachment_remove": Entry(HR_ONLY, lambda w: {"pk": w.training.attachment.pk}, 405),
+    "training:assign": Entry(HR_ONLY, lambda w: {"pk": w.training.course.pk}, 200),
+    "training:rule_end": Entry(HR_ONLY, lambda w: {"pk": w.training.rule.pk}, 405),
+    "training:version_new": Entry(HR_ONLY, lambda w: {"pk": w.training.document.pk}, 200),
     # --- the admin site: matters and grants, as metadata ----------------------------------
     "admin:view_on_site": Entry(
         ADMIN_METADATA,
@@ -285,8 +362,30 @@ def build_url(pattern: Pattern, kwargs: dict) -> str:
 # --- fixtures --------------------------------------------------------------------------------------
 
 
+def _training_world(harriet, bob) -> TrainingWorld:
+    course = make_course("Confidentiality duties")
+    attachment = services.add_attachment(
+        actor=harriet, course=course, upload=SimpleUploadedFile("handout.pdf", b"%PDF-1.4 handout", "application/pdf")
+    )
+    rule, _made = services.assign_course(
+        actor=harriet, course=course, target=RuleTarget.PERSON, person=bob, due_on=timezone.localdate()
+    )
+    attempt = services.submit_attempt(
+        user=bob, attempt_id=services.start_attempt(user=bob, course=course).pk, answers=answer_key(course)
+    )
+    document = make_policy_document()
+    version = services.publish_version(
+        actor=harriet, document=document, text_en="I keep secrets.", text_zh="我保守秘密。",
+        sign_by=timezone.localdate() + timedelta(days=14),
+    )  # fmt: skip
+    return TrainingWorld(
+        course=course, question=course.questions.first(), attachment=attachment, attempt=attempt,
+        completion=attempt.completion, document=document, version=version, rule=rule, bob=bob,
+    )  # fmt: skip
+
+
 @pytest.fixture
-def world(matter, alice, bob, charlie) -> World:
+def world(matter, alice, bob, charlie, harriet) -> World:
     matter.title = "Operation Bluefin"
     matter.description = "Undisclosed tender offer for a listed fishery."
     matter.save()
@@ -331,6 +430,7 @@ def world(matter, alice, bob, charlie) -> World:
             actor=charlie, number=matter.number, level=GrantLevel.VIEW, reason="Covers the hearing next week",
             ends_on=timezone.localdate() + timedelta(days=10),
         ),
+        training=_training_world(harriet, bob),
     )  # fmt: skip
 
 
@@ -383,7 +483,7 @@ def test_matrix(key, world, client, request):
             pytrace=False,
         )
     url = build_url(pattern, entry.kwargs(world))
-    everyone = {*OUTSIDERS, *ADMIN_VISITORS, *NOT_REVIEWERS, *KEY_ADMINS, *NOT_KEY_ADMINS, *NOT_REQUESTERS}
+    everyone = {*OUTSIDERS, *ADMIN_VISITORS, *NOT_REVIEWERS, *KEY_ADMINS, *NOT_KEY_ADMINS, *NOT_REQUESTERS, *HR}
     people = {name: request.getfixturevalue(name) for name in everyone}
 
     if entry.expect == NOT_FOUND:
