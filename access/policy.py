@@ -212,7 +212,8 @@ def can(user, action: Action | str, obj: Matter | Document, *, level: GrantLevel
         return refusal
     level = level if level is not None else level_on(user, obj)
     if _allows(level, action):
-        return _gated(user, obj) or Decision(True, _("Granted."))
+        refusal = _gated(user, obj)  # a refusal is falsy (a Decision's truth is its answer): compare with None
+        return refusal if refusal is not None else Decision(True, _("Granted."))
     if level is None:
         return Decision(False, _("You have no access to this matter."))
     return Decision(False, _("Your access to this matter does not allow this."))

@@ -18,6 +18,7 @@ from access.policy import (
     Action,
     can,
     count_visible_matters,
+    gate_refusal,
     get_document_for,
     get_matter_for,
     get_matter_with_level_for,
@@ -26,6 +27,7 @@ from access.policy import (
 from audit.actions import AuditAction, Outcome
 from audit.events import fingerprint, record_event
 from matters.forms import DocumentUploadForm, MatterFilterForm
+from matters.models import Classification
 from matters.services import add_document
 from matters.uploads import exceeds_upload_limit
 from vault.fields import preload_keys
@@ -62,7 +64,11 @@ def matter_list(request: HttpRequest) -> HttpResponse:
         count=count,
     )
     page = paginator.get_page(request.GET.get("page"))
-    preload_keys(page.object_list)
+    # Asked once for the whole page (one query), never per matter: a refused person sees
+    # confidential rows by number only, and opening one answers 403 with the same reason.
+    refusal = gate_refusal(request.user, Classification.CONFIDENTIAL)
+    locked_from = Classification.CONFIDENTIAL if refusal is not None else None
+    preload_keys(m for m in page.object_list if locked_from is None or m.classification < locked_from)
     _record_listing(request, form, page)
     query = request.GET.copy()
     query.pop("page", None)
@@ -72,6 +78,8 @@ def matter_list(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "filtered": matter_q is not None,
         "has_filters": any(request.GET.get(name) for name in form.fields),
+        "refusal": refusal,
+        "locked_from": locked_from,
     }
     return render(request, "matters/list.html", context)
 
