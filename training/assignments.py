@@ -190,7 +190,16 @@ def notice_params(row: Assignment, **extra) -> dict:
 
 def sync(user: User | None = None, *, actor: User | None = None) -> int:
     """Give ``user`` (or everyone) what the rules in force and the current document versions
-    ask of them and they do not hold yet; returns how many assignments were made."""
+    ask of them and they do not hold yet; returns how many assignments were made.
+
+    A person who owes nothing any more (made a vendor user, or departed) has what they had
+    not done withdrawn instead (an account is created before its groups are chosen)."""
+    if user is not None and owes_nothing(user):
+        withdraw(user)
+        return 0
+    if user is None:
+        leavers = Q(employment_status=EmploymentStatus.DEPARTED) | Q(groups__name=Role.VENDOR)
+        Assignment.objects.current().open().filter(user__in=User.objects.filter(leavers)).update(current=False)
     people = [user] if user is not None else None
     made = 0
     rules = AssignmentRule.objects.filter(ended_at__isnull=True, course__status=CourseStatus.PUBLISHED)
@@ -199,6 +208,16 @@ def sync(user: User | None = None, *, actor: User | None = None) -> int:
     for version in current_versions():
         made += len(assign_version(version, actor=actor, people=people, joining=True))
     return made
+
+
+def owes_nothing(user: User) -> bool:
+    """A vendor user or someone who has left: outside :func:`staff` for good (not merely switched off)."""
+    return user.is_departed or Role.VENDOR.value in user.role_names()
+
+
+def withdraw(user: User) -> int:
+    """Withdraw what ``user`` has not done yet (kept as history, no longer current); returns how many."""
+    return Assignment.objects.current().open().filter(user_id=user.pk).update(current=False)
 
 
 def current_versions() -> list[DocumentVersion]:

@@ -18,6 +18,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.events import current_request
 from matters.models import Classification
 from training.models import Assignment
 
@@ -103,6 +104,35 @@ def first_lapsed(user, today: date | None = None) -> Assignment | None:
     )
 
 
+# Where a request keeps what the gate found, so a page asking about several matters (a matter
+# page asks for viewing, downloading, uploading and managing) reads the standing once.
+_MEMO = "_training_gate_memo"
+
+
+def _gate_item(user) -> Assignment | None:
+    """:func:`first_lapsed`, asked once per person and day in the request being served; outside
+    a request (jobs, shell, service tests) every call asks the database."""
+    request = current_request()
+    if request is None:
+        return first_lapsed(user)
+    memo = getattr(request, _MEMO, None)
+    if memo is None:
+        memo = {}
+        setattr(request, _MEMO, memo)
+    key = (user.pk, timezone.localdate())
+    if key not in memo:
+        memo[key] = first_lapsed(user)
+    return memo[key]
+
+
+def forget(user) -> None:
+    """A completion or signature changed ``user``'s standing: the request asks again."""
+    memo = getattr(current_request(), _MEMO, None)
+    if memo:
+        for key in [key for key in memo if key[0] == user.pk]:
+            del memo[key]
+
+
 def refusal_reason(item: Assignment) -> str:
     if item.course_id:
         if item.completed_at:
@@ -132,7 +162,7 @@ def matter_gate(user, classification: int):
     ``(reason, url, link label)`` refusing a lapsed person a CONFIDENTIAL or higher matter."""
     if classification < GATED_FROM:
         return None
-    item = first_lapsed(user)
+    item = _gate_item(user)
     if item is None:
         return None
     return refusal_reason(item), item.item_url(), remedy_label(item)

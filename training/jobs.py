@@ -18,7 +18,7 @@ from access.notifications import notify_many
 from audit.actions import AuditAction, Outcome
 from audit.events import build_event, write_events
 from training import assignments
-from training.models import Assignment, Reminder, ReminderStage
+from training.models import Assignment, CourseStatus, Reminder, ReminderStage
 
 
 def run_daily(today: date | None = None) -> dict[str, int]:
@@ -33,19 +33,21 @@ def run_daily(today: date | None = None) -> dict[str, int]:
 
 def assign_recurrences(today: date) -> int:
     """A recurring course's next round, assigned ``TRAINING_RECURRENCE_LEAD_DAYS`` before the pass
-    expires and due on its last day, so a person who retakes it in time never lapses."""
+    expires and due on its last day, so a person who retakes it in time never lapses.
+
+    Due on that day even when the job runs late: a pass that has already expired leaves the
+    person lapsed (as it did before the job ran), never a day's grace they were not given."""
     horizon = today + timedelta(days=settings.TRAINING_RECURRENCE_LEAD_DAYS)
     due = (
         Assignment.objects.current()
         .filter(course__isnull=False, completed_at__isnull=False, good_through__isnull=False)
-        .filter(good_through__lte=horizon)
-        .exclude(user__is_active=False)
+        .filter(good_through__lte=horizon, user__in=assignments.staff(), course__status=CourseStatus.PUBLISHED)
         .select_related("user", "course", "rule")
     )
     made = 0
     for previous in due.iterator(chunk_size=500):
         with transaction.atomic():
-            assignments.assign_next(previous, due_on=max(previous.good_through, today))
+            assignments.assign_next(previous, due_on=previous.good_through)
             made += 1
     return made
 
@@ -94,7 +96,7 @@ def record_lapses(today: date) -> dict[str, int]:
                 bosses = [row.user.manager]
             else:
                 hr = hr if hr is not None else list(User.objects.filter(is_active=True, groups__name=Role.HR))
-                bosses = hr
+                bosses = [person for person in hr if person.pk != row.user_id]
             url = reverse("training:person", args=[row.user_id])
             notes += [
                 (boss, NotificationKind.TRAINING_ESCALATION, {**params, "person": str(row.user)}, url)

@@ -7,6 +7,7 @@ Errors a person can put right are ``ValidationError`` with a message the page sh
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +21,7 @@ from access.models import Role, User
 from audit.actions import AuditAction, Outcome
 from audit.events import record_event
 from lawfirm.dates import add_months
-from training import assignments, richtext
+from training import assignments, compliance, richtext
 from training.models import (
     Assignment,
     AssignmentRule,
@@ -103,7 +104,8 @@ def publish_course(*, actor: User, course: Course) -> Course:
 
 
 def retire_course(*, actor: User, course: Course) -> Course:
-    """A retired course is assigned to nobody new; open assignments of it are withdrawn."""
+    """A retired course is assigned to nobody new; open assignments of it are withdrawn, and
+    passes of it no longer expire (nobody can retake it, so nobody may lapse on it)."""
     _require_manager(actor)
     with transaction.atomic():
         course.status = CourseStatus.RETIRED
@@ -111,6 +113,7 @@ def retire_course(*, actor: User, course: Course) -> Course:
         course.save(update_fields=["status", "updated_at"])
         course.rules.filter(ended_at__isnull=True).update(ended_at=timezone.now())
         Assignment.objects.current().open().filter(course=course).update(current=False)
+        Assignment.objects.current().filter(course=course, completed_at__isnull=False).update(good_through=None)
         record_event(
             AuditAction.TRAINING_COURSE_SAVE,
             actor=actor,
@@ -215,9 +218,12 @@ def assign_course(
     group=None,
     department: str = "",
     due_in_days: int = 14,
+    role: str = "",
+    classification: int | None = None,
 ) -> tuple[AssignmentRule, list[Assignment]]:
-    """HR assigns a course to a person, a group, a department, all staff or all new staff, with a
-    due date. Members today are assigned at once; later members when they join (see ``sync``)."""
+    """HR assigns a course to a person, a group, a department, a role, all staff or all new staff
+    (or the people with access to a classification), with a due date. Members today are assigned
+    at once; later members when they join (see ``sync``)."""
     _require_manager(actor)
     if course.status != CourseStatus.PUBLISHED:
         raise ValidationError(_("Publish the course before assigning it."))
@@ -231,6 +237,8 @@ def assign_course(
         person=person,
         group=group,
         department=department,
+        role=role,
+        classification=classification,
         due_on=due_on,
         due_in_days=due_in_days,
         created_by=actor,
@@ -239,6 +247,8 @@ def assign_course(
         RuleTarget.PERSON: ("person", person is None),
         RuleTarget.GROUP: ("group", group is None),
         RuleTarget.DEPARTMENT: ("department", not department),
+        RuleTarget.ROLE: ("role", not role),
+        RuleTarget.CLASSIFICATION: ("classification", classification is None),
     }.get(target)
     if missing and missing[1]:
         raise ValidationError({missing[0]: _("Choose whom to assign the course to.")})
@@ -300,6 +310,8 @@ def name_matches(user: User, typed: str) -> bool:
     typed = normalized_name(typed)
     first, last = user.first_name or "", user.last_name or ""
     accepted = {normalized_name(first + last), normalized_name(last + first)} - {""}
+    # Someone with no name on record signs with the name they sign in with.
+    accepted = accepted or {normalized_name(user.get_username())}
     return bool(typed) and typed in accepted
 
 
@@ -351,6 +363,7 @@ def sign_version(
                 None,
             )
             assignment.save(update_fields=["completed_at", "signature", "good_through"])
+        compliance.forget(user)
         action = AuditAction.AGREEMENT_SIGN if version.document.is_agreement else AuditAction.POLICY_ACKNOWLEDGE
         record_event(
             action,
@@ -387,6 +400,11 @@ def submit_attempt(*, user: User, attempt_id, answers: dict[int, list[int]]) -> 
     A second submission of the same attempt (a double click, the back button) is refused
     with the first result standing; so is one taken on a version that has since changed.
     """
+    try:
+        attempt_id = uuid.UUID(str(attempt_id))
+    except ValueError:
+        raise Http404 from None
+    answers = _answer_ids(answers)
     with transaction.atomic():
         attempt = Attempt.objects.select_for_update().filter(pk=attempt_id, user=user).first()
         if attempt is None:
@@ -427,6 +445,20 @@ def submit_attempt(*, user: User, attempt_id, answers: dict[int, list[int]]) -> 
     return attempt
 
 
+def _answer_ids(answers: dict) -> dict[int, list[int]]:
+    """``answers`` with whole-number ids (a form may give them as text); what is not an id
+    counts as no answer to that question (or a wrong one), never as a crash."""
+    cleaned: dict[int, list[int]] = {}
+    for question, choices in (answers or {}).items():
+        try:
+            key = int(question)
+        except (TypeError, ValueError):
+            continue
+        ticked = choices if isinstance(choices, list | tuple | set) else [choices]
+        cleaned[key] = [int(c) for c in ticked if isinstance(c, int) or (isinstance(c, str) and c.isdigit())]
+    return cleaned
+
+
 def _complete(attempt: Attempt, course: Course) -> Completion:
     completed_at = attempt.submitted_at
     expires_on = (
@@ -446,6 +478,7 @@ def _complete(attempt: Attempt, course: Course) -> Completion:
     if assignment is not None:
         assignment.completed_at, assignment.completion, assignment.good_through = completed_at, completion, good_through
         assignment.save(update_fields=["completed_at", "completion", "good_through"])
+    compliance.forget(attempt.user)
     record_event(
         AuditAction.TRAINING_COMPLETE,
         actor=attempt.user,

@@ -28,7 +28,9 @@ def _user_saved(sender, instance: User, created: bool, update_fields=None, raw=F
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="training.groups_changed")
 def _groups_changed(sender, instance, action: str, reverse: bool, pk_set=None, **kwargs) -> None:
-    if action != "post_add":
+    # Joining a group may bring a course, and so may leaving one (a vendor user's account made
+    # a member of staff); becoming a vendor user withdraws what was owed.
+    if action not in ("post_add", "post_remove", "post_clear"):
         return
     from training.assignments import sync
 

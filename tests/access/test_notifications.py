@@ -21,12 +21,16 @@ from access.notifications import message, notify, notify_many, send_emails_for
 from access.services import add_team_member, end_access_of_departed_users, revoke_team_grant
 from matters.models import Classification
 from tests.access.test_sign_in import T0
-from tests.factories import MatterFactory, UserFactory, grant
+from tests.factories import MatterFactory, UserFactory, grant, make_course
+from training.jobs import record_lapses, send_reminders
+from training.models import RuleTarget
+from training.services import assign_course
 
 NUMBER = "2026-T-04711"
 SECRET = "Acme Holdings is about to be sued by its auditors"
 HAN = re.compile(r"[\u4e00-\u9fff]")
 SITE = "https://custos.example.com"
+COURSE = {"title": "Confidentiality duties", "title_zh": "保密义务", "due": "2026-03-16"}
 
 # Each kind with the parameters its service stores (access.access_requests, access.services, access.expiry).
 PARAMS = {
@@ -52,7 +56,30 @@ PARAMS = {
         "groups": [],
         "sessions": 1,
     },
+    # training.assignments.notice_params, and training.jobs for the escalation's person.
+    NotificationKind.TRAINING_ASSIGNED: COURSE,
+    NotificationKind.TRAINING_REMINDER: COURSE,
+    NotificationKind.TRAINING_OVERDUE: COURSE,
+    NotificationKind.TRAINING_ESCALATION: {**COURSE, "person": "Bob Test"},
 }
+TRAINING_KINDS = frozenset(
+    {
+        NotificationKind.TRAINING_ASSIGNED,
+        NotificationKind.TRAINING_REMINDER,
+        NotificationKind.TRAINING_OVERDUE,
+        NotificationKind.TRAINING_ESCALATION,
+    }
+)
+
+
+def named_in(kind, language: str) -> list[str]:
+    """What the sentence must name: the matter, the person who left, or the course (in the reader's language)."""
+    if kind == NotificationKind.DEPARTURE:
+        return ["Bob Test"]
+    if kind in TRAINING_KINDS:
+        title = COURSE["title_zh"] if language.startswith("zh") else COURSE["title"]
+        return [title, "Bob Test"] if kind == NotificationKind.TRAINING_ESCALATION else [title]
+    return [NUMBER]
 
 
 @pytest.fixture
@@ -211,8 +238,8 @@ def test_each_kind_reads_as_a_sentence_in_each_language(kind, language, caplog):
     assert text and text != label
     assert "%(" not in text
     assert "Acme" not in text  # the reason is shown beside the sentence, never inside it
-    expected = "Bob Test" if kind == NotificationKind.DEPARTURE else NUMBER
-    assert expected in text
+    for expected in named_in(kind, language):
+        assert expected in text
 
 
 def test_levels_and_dates_are_worded_for_people():
@@ -259,9 +286,17 @@ def test_what_the_services_store_reads_as_a_sentence(alice, bob, charlie, dana, 
         bob.employment_status = EmploymentStatus.DEPARTED
         bob.save(update_fields=["manager", "employment_status"])
         end_access_of_departed_users()
+        # Training: assigned to Charlie (who has no manager), reminded on the due date, overdue
+        # the day after, and escalated to HR.
+        course = make_course("Confidentiality duties", title_zh="保密义务")
+        assign_course(actor=hr, course=course, target=RuleTarget.PERSON, person=charlie, due_on=today + timedelta(3))
+        send_reminders(today + timedelta(3))
+        record_lapses(today + timedelta(4))
         clock.move_to(T0 + timedelta(days=15))
         expire_grants()
     assert hr.notifications.filter(kind=NotificationKind.DEPARTURE).exists()
+    assert hr.notifications.filter(kind=NotificationKind.TRAINING_ESCALATION).exists()
+    assert charlie.notifications.filter(kind=NotificationKind.TRAINING_OVERDUE).exists()
 
     stored = list(Notification.objects.all())
     assert {n.kind for n in stored} == set(NotificationKind)
