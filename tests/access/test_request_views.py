@@ -661,11 +661,28 @@ def test_the_approvals_badge_counts_what_the_person_may_decide(client, alice, ad
 def test_the_navigation_offers_each_person_their_items(client, alice, bob, dana, adam):
     hr = person("harriet", "Harriet", Role.HR)
     expected = {
-        bob: ["Matters", "Access requests", "Notifications", "Account security"],
-        alice: ["Matters", "Access requests", "Approvals", "Notifications", "Account security"],
-        dana: ["Approvals", "Access overview", "Audit", "Client keys", "Notifications", "Account security"],
-        adam: ["Approvals", "Access overview", "Client keys", "Administration", "Notifications", "Account security"],
-        hr: ["Notifications", "Account security"],
+        bob: ["Matters", "Access requests", "My training", "Notifications", "Account security"],
+        alice: ["Matters", "Access requests", "Approvals", "My training", "Notifications", "Account security"],
+        dana: [
+            "Approvals",
+            "Access overview",
+            "My training",
+            "Training programme",
+            "Audit",
+            "Client keys",
+            "Notifications",
+            "Account security",
+        ],
+        adam: [
+            "Approvals",
+            "Access overview",
+            "My training",
+            "Client keys",
+            "Administration",
+            "Notifications",
+            "Account security",
+        ],
+        hr: ["My training", "Training programme", "Notifications", "Account security"],
     }
     for someone, labels in expected.items():
         assert nav_labels(as_user(client, someone).get(NOTIFICATIONS)) == labels, someone
