@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Min, Q
+from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -50,9 +50,15 @@ def statuses(user_ids: Iterable[int] | None = None, today: date | None = None) -
     """Everyone's status (or these people's) in one aggregate query; absent means compliant."""
     rows = Assignment.objects.current().filter(good_through__isnull=False)
     if user_ids is not None:
-        rows = rows.filter(user_id__in=list(user_ids))
-    earliest = rows.values("user_id").annotate(earliest=Min("good_through")).order_by()
-    return {row["user_id"]: status_for(row["earliest"], today) for row in earliest}
+        # A queryset stays a subquery; anything else is a list of ids.
+        rows = rows.filter(user_id__in=user_ids if isinstance(user_ids, QuerySet) else list(user_ids))
+    earliest = rows.values_list("user_id").annotate(earliest=Min("good_through")).order_by()
+    today = today or timezone.localdate()
+    soon = today + timedelta(days=settings.TRAINING_DUE_SOON_DAYS)
+    return {
+        user_id: Status.LAPSED if first < today else Status.DUE_SOON if first <= soon else Status.COMPLIANT
+        for user_id, first in earliest
+    }
 
 
 @dataclass

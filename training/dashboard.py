@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from access.models import Department, User
@@ -35,6 +35,7 @@ from training.models import (
     DocumentVersion,
     Reminder,
     Signature,
+    in_language,
 )
 
 # The department filter's value for people whose department is blank.
@@ -74,13 +75,6 @@ def item_status(completed_at, good_through: date | None, today: date) -> str:
     if completed_at is None:
         return ItemStatus.OVERDUE if past else ItemStatus.OPEN
     return ItemStatus.EXPIRED if past else ItemStatus.COMPLETED
-
-
-def _in_language(english: str, chinese: str) -> str:
-    """As the models' display titles: the Chinese title when Chinese is active and there is one
-    (aggregate rows are plain values, not model instances)."""
-    language = (translation.get_language() or "").lower()
-    return chinese if chinese and language.startswith("zh") else english
 
 
 def department_label(value: str) -> str:
@@ -222,7 +216,7 @@ def charts(who: QuerySet[User], today: date) -> Charts:
     version_ids = {row["version_id"] for row in rows if row["version_id"]}
     courses = (
         {
-            pk: _in_language(title, title_zh)
+            pk: in_language(title, title_zh)
             for pk, title, title_zh in Course.objects.filter(pk__in=course_ids).values_list("pk", "title", "title_zh")
         }
         if course_ids
@@ -230,7 +224,7 @@ def charts(who: QuerySet[User], today: date) -> Charts:
     )
     versions = (
         {
-            pk: (_in_language(title, title_zh), str(_("version %(number)s") % {"number": number}))
+            pk: (in_language(title, title_zh), str(_("version %(number)s") % {"number": number}))
             for pk, number, title, title_zh in DocumentVersion.objects.filter(pk__in=version_ids).values_list(
                 "pk", "number", "document__title", "document__title_zh"
             )

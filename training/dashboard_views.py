@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as gettext_now
@@ -183,9 +183,12 @@ def people(request: HttpRequest) -> HttpResponse:
 @require_GET
 def person_record(request: HttpRequest, pk: int) -> HttpResponse:
     own = request.user.is_authenticated and request.user.pk == pk
-    if not own:
+    person = User.objects.select_related("manager").filter(pk=pk).first()
+    # The person, HR and the security officer — and their manager, whom an overdue item is escalated to.
+    if not own and not (person is not None and person.manager_id == request.user.pk):
         _require_reader(request)
-    person = get_object_or_404(User.objects.select_related("manager"), pk=pk)
+    if person is None:
+        raise Http404
     record = reads.record_of(person, timezone.localdate())
     context = {
         "record": record,

@@ -28,7 +28,7 @@ from access.models import Department, Role
 from matters.models import Classification
 
 
-def _in_language(english: str, chinese: str) -> str:
+def in_language(english: str, chinese: str) -> str:
     """The Chinese text when Chinese is the active language and there is one, else the English."""
     language = (translation.get_language() or "").lower()
     return chinese if chinese and language.startswith("zh") else english
@@ -103,11 +103,11 @@ class Course(models.Model):
 
     @property
     def display_title(self) -> str:
-        return _in_language(self.title, self.title_zh)
+        return in_language(self.title, self.title_zh)
 
     @property
     def display_material(self) -> str:
-        return _in_language(self.material, self.material_zh)
+        return in_language(self.material, self.material_zh)
 
     @property
     def is_published(self) -> bool:
@@ -178,7 +178,7 @@ class Question(models.Model):
 
     @property
     def display_text(self) -> str:
-        return _in_language(self.text, self.text_zh)
+        return in_language(self.text, self.text_zh)
 
 
 class Choice(models.Model):
@@ -198,7 +198,7 @@ class Choice(models.Model):
 
     @property
     def display_text(self) -> str:
-        return _in_language(self.text, self.text_zh)
+        return in_language(self.text, self.text_zh)
 
 
 class DocumentKind(models.TextChoices):
@@ -225,7 +225,7 @@ class PolicyDocument(models.Model):
 
     @property
     def display_title(self) -> str:
-        return _in_language(self.title, self.title_zh)
+        return in_language(self.title, self.title_zh)
 
     @property
     def is_agreement(self) -> bool:

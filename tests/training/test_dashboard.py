@@ -415,3 +415,15 @@ def test_a_record_of_nobody_is_404(client, harriet):
     signed_in(client, harriet)
 
     assert client.get(reverse("training:person", args=[999_999])).status_code == 404
+
+
+def test_a_manager_reads_the_record_of_a_report_they_are_told_is_overdue(client, alice, bob, charlie, firm):
+    """The escalation links Alice to Bob's record: she may read her reports' records, not others'."""
+    bob.manager = alice
+    bob.save()
+    charlie.manager = None
+    charlie.save()
+    signed_in(client, alice)
+
+    assert client.get(reverse("training:person", args=[bob.pk])).status_code == 200
+    assert client.get(reverse("training:person", args=[charlie.pk])).status_code == 404
