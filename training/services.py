@@ -256,14 +256,26 @@ def assign_course(
         rule.full_clean()
         rule.save()
         made = assignments.apply_rule(rule, actor=actor)
+        # The rule itself, besides an event per person: "all new staff" reaches nobody today.
+        _record_rule(rule, actor, assigned_now=len(made))
     return rule, made
+
+
+def _record_rule(rule: AssignmentRule, actor: User, **facts) -> None:
+    record_event(
+        AuditAction.TRAINING_ASSIGN,
+        actor=actor,
+        detail={"rule_id": rule.pk, "course_id": rule.course_id, "target": rule.target, **facts},
+    )
 
 
 def end_rule(*, actor: User, rule: AssignmentRule) -> None:
     """Stop assigning the course to people who join later (what was assigned stays)."""
     _require_manager(actor)
-    rule.ended_at = timezone.now()
-    rule.save(update_fields=["ended_at"])
+    with transaction.atomic():
+        rule.ended_at = timezone.now()
+        rule.save(update_fields=["ended_at"])
+        _record_rule(rule, actor, ended=True)
 
 
 # --- Agreements and policies ---------------------------------------------------------------

@@ -64,7 +64,7 @@ def test_hr_assigns_a_lapsed_lawyer_is_refused_passes_the_quiz_and_opens_the_mat
     page.fill("input[name=due_on]", timezone.localdate().isoformat())
     page.locator("#assign-submit").click()
     page.wait_for_url(re.compile(r"/training/manage/courses/"))
-    assert "1" in page.locator(".messages").inner_text()
+    assert "Charlie Test was assigned the course" in page.locator(".messages").inner_text()
     assert course_rate(page, site, course) == "0"
 
     # Two days on, the course is overdue.

@@ -130,7 +130,14 @@ def test_each_assignment_is_an_event_naming_the_rule(harriet, bob, charlie):
         actor=harriet, course=course, target=RuleTarget.GROUP, group=team, due_on=TODAY + timedelta(days=20)
     )
 
-    assigned = events(AuditAction.TRAINING_ASSIGN)
+    *assigned, ruled = events(AuditAction.TRAINING_ASSIGN)
+    assert ruled.actor == harriet
+    assert ruled.record["detail"] == {
+        "rule_id": rule.pk,
+        "course_id": course.pk,
+        "target": "group",
+        "assigned_now": 2,
+    }
     assert len(assigned) == len(made) == 2
     for event, row in zip(assigned, sorted(made, key=lambda r: r.pk), strict=True):
         assert event.actor == harriet
@@ -154,9 +161,22 @@ def test_a_joiners_assignment_is_an_event_of_the_system(harriet, bob, charlie):
 
     team.user_set.add(charlie)
 
-    [event] = events(AuditAction.TRAINING_ASSIGN)
+    _rule, event = events(AuditAction.TRAINING_ASSIGN)
     assert event.actor is None
     assert event.record["detail"]["person_id"] == charlie.pk
+
+
+def test_ending_a_rule_is_an_event(harriet, bob):
+    course = make_course(TITLE)
+    rule, _made = services.assign_course(
+        actor=harriet, course=course, target=RuleTarget.PERSON, person=bob, due_on=TODAY + timedelta(days=20)
+    )
+
+    services.end_rule(actor=harriet, rule=rule)
+
+    ended = events(AuditAction.TRAINING_ASSIGN)[-1]
+    assert ended.actor == harriet
+    assert ended.record["detail"] == {"rule_id": rule.pk, "course_id": course.pk, "target": "person", "ended": True}
 
 
 def test_each_attempt_and_the_completion_are_events(harriet, bob):
