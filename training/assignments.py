@@ -101,27 +101,51 @@ def apply_rule(
 
 
 def assign_version(
-    version: DocumentVersion, *, actor: User | None = None, people: Iterable[User] | None = None, joining: bool = False
+    version: DocumentVersion,
+    *,
+    actor: User | None = None,
+    people: Iterable[User] | None = None,
+    joining: bool = False,
+    overdue_since: dict[int, date] | None = None,
 ) -> list[Assignment]:
-    """Ask every member of staff (or ``people``) who has not been asked to sign ``version``."""
+    """Ask every member of staff (or ``people``) who has not been asked to sign ``version``.
+
+    ``overdue_since``: people already overdue on the version this one replaces, and since when —
+    a new version does not give them a new period of grace.
+    """
     members = staff()
     if people is not None:
         members = members.filter(pk__in=[person.pk for person in people])
-    asked = Assignment.objects.filter(version=version).values("user_id")
     today = timezone.localdate()
     due = (
         max(version.sign_by, today + timedelta(days=settings.TRAINING_ONBOARDING_DAYS)) if joining else version.sign_by
     )
-    rows = [
-        Assignment(user=person, version=version, assigned_by=actor, due_on=due, good_through=due)
-        for person in members.exclude(pk__in=asked).order_by("pk")
-    ]
+    _ask_again(version, members, due)
+    asked = Assignment.objects.filter(version=version).values("user_id")
+    overdue_since = overdue_since or {}
+    rows = []
+    for person in members.exclude(pk__in=asked).order_by("pk"):
+        owed_by = min(due, overdue_since.get(person.pk, due))
+        rows.append(Assignment(user=person, version=version, assigned_by=actor, due_on=owed_by, good_through=owed_by))
     return _create(rows, actor=actor, today=today)
 
 
-def supersede_document(document: PolicyDocument) -> int:
-    """A new version replaces the old: what people signed before no longer counts."""
-    return Assignment.objects.current().filter(version__document=document).update(current=False)
+def _ask_again(version: DocumentVersion, members: QuerySet[User], due: date) -> int:
+    """Someone whose request to sign was withdrawn (made a vendor user, or departed) and who is
+    staff again is asked again — one row per person and version, made current anew."""
+    withdrawn = Assignment.objects.filter(version=version, current=False, completed_at__isnull=True, user__in=members)
+    return withdrawn.update(current=True, due_on=due, good_through=due)
+
+
+def supersede_document(document: PolicyDocument, today: date | None = None) -> dict[int, date]:
+    """A new version replaces the old: what people signed before no longer counts.
+
+    Returns who was already overdue on it and since when, for :func:`assign_version`."""
+    today = today or timezone.localdate()
+    current = Assignment.objects.current().filter(version__document=document)
+    overdue = dict(current.open().filter(good_through__lt=today).values_list("user_id", "good_through"))
+    current.update(current=False)
+    return overdue
 
 
 def assign_next(previous: Assignment, *, due_on: date) -> Assignment:

@@ -107,9 +107,11 @@ def _count_of(model, **lookups) -> Coalesce:
 
 def document_list(request: HttpRequest) -> HttpResponse:
     _require_manager(request.user)
-    versions = DocumentVersion.objects.annotate(
-        signed_count=_count_of(Signature), asked_count=_count_of(Assignment)
-    ).order_by("-number")
+    versions = (
+        DocumentVersion.objects.select_related("published_by")
+        .annotate(signed_count=_count_of(Signature), asked_count=_count_of(Assignment))
+        .order_by("-number")
+    )
     documents = PolicyDocument.objects.prefetch_related(Prefetch("versions", queryset=versions))
     return render(request, "training/manage/documents.html", {"documents": documents, "today": timezone.localdate()})
 

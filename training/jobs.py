@@ -67,13 +67,19 @@ def send_reminders(today: date) -> int:
         .filter(due_on__gte=today, due_on__lte=window, user__is_active=True)
         .select_related("user", "course", "version__document")
     )
-    notes = []
-    for row in rows.iterator(chunk_size=500):
-        stage = _stage_for((row.due_on - today).days)
-        if stage is not None and _mark(row, stage):
-            notes.append((row.user, NotificationKind.TRAINING_REMINDER, assignments.notice_params(row), row.item_url()))
-    notify_many(notes)
-    return len(notes)
+    sent = 0
+    for batch in _batches(rows):
+        # A stage is marked sent in the same transaction as its notice: a failure undoes both,
+        # and the retry sends it.
+        with transaction.atomic():
+            notes = []
+            for row in batch:
+                stage = _stage_for((row.due_on - today).days)
+                if stage is not None and _mark(row, stage):
+                    params = assignments.notice_params(row)
+                    notes.append((row.user, NotificationKind.TRAINING_REMINDER, params, row.item_url()))
+            sent += notify_many(notes)
+    return sent
 
 
 def record_lapses(today: date) -> dict[str, int]:
@@ -84,29 +90,46 @@ def record_lapses(today: date) -> dict[str, int]:
         .filter(user__is_active=True)
         .select_related("user__manager", "course", "version__document")
     )
-    hr = None
-    notes, events, escalated = [], [], 0
-    for row in rows.iterator(chunk_size=500):
-        params = assignments.notice_params(row, due=row.good_through.isoformat())
-        if _mark(row, ReminderStage.LAPSED):
-            notes.append((row.user, NotificationKind.TRAINING_OVERDUE, params, row.item_url()))
-            events.append(_lapse_event(row))
-        if row.completed_at is None and _mark(row, ReminderStage.ESCALATED):
-            if row.user.manager is not None and row.user.manager.is_active:
-                bosses = [row.user.manager]
-            else:
-                hr = hr if hr is not None else list(User.objects.filter(is_active=True, groups__name=Role.HR))
-                bosses = [person for person in hr if person.pk != row.user_id]
-            url = reverse("training:person", args=[row.user_id])
-            notes += [
-                (boss, NotificationKind.TRAINING_ESCALATION, {**params, "person": str(row.user)}, url)
-                for boss in bosses
-            ]
-            escalated += 1
-    with transaction.atomic():
-        write_events(events)
-        notify_many(notes)
-    return {"lapsed": len(events), "escalated": escalated}
+    hr = list(User.objects.filter(is_active=True, groups__name=Role.HR))
+    lapsed = escalated = 0
+    for batch in _batches(rows):
+        # Marks, events and notices of a batch commit together (see send_reminders).
+        with transaction.atomic():
+            notes, events = [], []
+            for row in batch:
+                params = assignments.notice_params(row, due=row.good_through.isoformat())
+                if _mark(row, ReminderStage.LAPSED):
+                    notes.append((row.user, NotificationKind.TRAINING_OVERDUE, params, row.item_url()))
+                    events.append(_lapse_event(row))
+                if row.completed_at is None and _mark(row, ReminderStage.ESCALATED):
+                    url = reverse("training:person", args=[row.user_id])
+                    notes += [
+                        (boss, NotificationKind.TRAINING_ESCALATION, {**params, "person": str(row.user)}, url)
+                        for boss in _bosses_of(row.user, hr)
+                    ]
+                    escalated += 1
+            write_events(events)
+            notify_many(notes)
+            lapsed += len(events)
+    return {"lapsed": lapsed, "escalated": escalated}
+
+
+def _bosses_of(person: User, hr: list[User]) -> list[User]:
+    """Whom a person's overdue item is escalated to: their manager, or HR (not themselves) without one."""
+    if person.manager is not None and person.manager.is_active:
+        return [person.manager]
+    return [someone for someone in hr if someone.pk != person.pk]
+
+
+def _batches(rows, size: int = 500):
+    batch = []
+    for row in rows.iterator(chunk_size=size):
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _mark(row: Assignment, stage: ReminderStage) -> bool:

@@ -189,8 +189,12 @@ def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def question_delete(request: HttpRequest, pk: int) -> HttpResponse:
     question = get_object_or_404(Question.objects.select_related("course"), pk=pk)
     course = question.course
-    services.delete_question(actor=request.user, question=question)
-    messages.success(request, _("The question was deleted."))
+    try:
+        services.delete_question(actor=request.user, question=question)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The question was deleted."))
     return redirect("training:course_edit", pk=course.pk)
 
 

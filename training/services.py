@@ -87,6 +87,8 @@ def save_course(*, actor: User, course: Course, new_version: bool = False) -> Co
 
 def publish_course(*, actor: User, course: Course) -> Course:
     _require_manager(actor)
+    if course.status == CourseStatus.RETIRED:
+        raise ValidationError(_("A retired course cannot be published again. Create a new course instead."))
     if not course.questions.exists():
         raise ValidationError(_("Add at least one quiz question before publishing the course."))
     with transaction.atomic():
@@ -154,18 +156,32 @@ def save_question(*, actor: User, question: Question, choices: list[dict]) -> Qu
             question.position = (last or 0) + 1
         question.full_clean()
         question.save()
-        question.choices.all().delete()
-        Choice.objects.bulk_create(
-            Choice(question=question, position=index, **choice) for index, choice in enumerate(choices, start=1)
-        )
+        _replace_choices(question, choices)
         _touch(question.course, actor)
     return question
+
+
+def _replace_choices(question: Question, choices: list[dict]) -> None:
+    """Edit the answers in place, by position, so their ids — which past attempts recorded — stay."""
+    existing = list(question.choices.order_by("position", "pk"))
+    for index, values in enumerate(choices, start=1):
+        choice = existing[index - 1] if index <= len(existing) else Choice(question=question)
+        choice.position = index
+        for name, value in values.items():
+            setattr(choice, name, value)
+        choice.full_clean()
+        choice.save()
+    Choice.objects.filter(pk__in=[choice.pk for choice in existing[len(choices) :]]).delete()
 
 
 def delete_question(*, actor: User, question: Question) -> None:
     _require_manager(actor)
     with transaction.atomic():
-        course = question.course
+        course = Course.objects.select_for_update().get(pk=question.course_id)
+        if course.status == CourseStatus.PUBLISHED and course.questions.count() <= 1:
+            raise ValidationError(
+                _("A published course needs at least one question: add another before deleting this one.")
+            )
         question.delete()
         _touch(course, actor)
 
@@ -190,9 +206,12 @@ def remove_attachment(*, actor: User, attachment: CourseAttachment) -> None:
     _require_manager(actor)
     with transaction.atomic():
         course = attachment.course
-        attachment.file.delete(save=False)
+        stored = attachment.file.name
         attachment.delete()
         _touch(course, actor)
+        # The file goes only once the row has: a rollback keeps both.
+        storage = attachment.file.storage
+        transaction.on_commit(lambda: storage.delete(stored))
 
 
 def _touch(course: Course, actor: User) -> None:
@@ -307,8 +326,8 @@ def publish_version(
             actor=actor,
             detail={"document_id": document.pk, "version_id": str(version.pk), "number": version.number},
         )
-        assignments.supersede_document(document)
-        assignments.assign_version(version, actor=actor)
+        overdue = assignments.supersede_document(document)
+        assignments.assign_version(version, actor=actor, overdue_since=overdue)
     return version
 
 
@@ -351,6 +370,8 @@ def sign_version(
         latest = version.document.versions.order_by("-number").values_list("pk", flat=True).first()
         if latest != version.pk:
             raise ValidationError(_("A newer version of this document has been published. Read and sign that one."))
+        # Serialises two submissions of the same form (a double click): the second finds the first.
+        User.objects.select_for_update().filter(pk=user.pk).first()
         earlier = Signature.objects.filter(version=version, user=user).first()
         if earlier is not None:
             raise ValidationError(
@@ -430,6 +451,8 @@ def submit_attempt(*, user: User, attempt_id, answers: dict[int, list[int]]) -> 
         if course.version != attempt.course_version or course.status != CourseStatus.PUBLISHED:
             raise ValidationError(_("The course changed while you were taking the quiz. Please start again."))
         questions = list(course.questions.prefetch_related("choices"))
+        if not questions:
+            raise ValidationError(_("This course has no quiz yet."))
         unanswered = [q for q in questions if not answers.get(q.pk)]
         if unanswered:
             raise ValidationError(_("Answer every question before submitting."))

@@ -484,12 +484,14 @@ def test_course_files_are_held_to_the_training_limit_not_the_documents_one(hr, t
     assert CourseAttachment.objects.get().size == len(PDF) + 2 * MiB
 
 
-def test_removing_an_attachment_deletes_its_file(hr, harriet, tmp_path):
+def test_removing_an_attachment_deletes_its_file(hr, harriet, tmp_path, django_capture_on_commit_callbacks):
     course = make_course(published=False)
     attachment = services.add_attachment(actor=harriet, course=course, upload=SimpleUploadedFile("a.pdf", PDF))
     assert len(stored_attachments(tmp_path)) == 1
 
-    response = hr.post(reverse("training:attachment_remove", args=[attachment.pk]), follow=True)
+    # The file goes once the removal has committed (a rollback keeps row and file).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hr.post(reverse("training:attachment_remove", args=[attachment.pk]), follow=True)
 
     assert "a.pdf was removed." in visible_text(response)
     assert not CourseAttachment.objects.exists()
