@@ -158,7 +158,18 @@ class QuestionKind(models.TextChoices):
     MULTIPLE = "multiple", _("Multiple choice")
 
 
-class Question(models.Model):
+class BilingualText:
+    """A question's or an answer's text in the reader's language (``text``, ``text_zh``)."""
+
+    def __str__(self) -> str:
+        return self.display_text
+
+    @property
+    def display_text(self) -> str:
+        return in_language(self.text, self.text_zh)
+
+
+class Question(BilingualText, models.Model):
     """A quiz question. Single choice has one right answer; multiple choice is right
     only when exactly the right choices are ticked (no partial credit)."""
 
@@ -173,15 +184,8 @@ class Question(models.Model):
         verbose_name_plural = _("questions")
         ordering = ["position", "pk"]
 
-    def __str__(self) -> str:
-        return self.display_text
 
-    @property
-    def display_text(self) -> str:
-        return in_language(self.text, self.text_zh)
-
-
-class Choice(models.Model):
+class Choice(BilingualText, models.Model):
     question = models.ForeignKey(Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="choices")
     text = models.CharField(_("answer"), max_length=500)
     text_zh = models.CharField(_("answer in Chinese"), max_length=500, blank=True)
@@ -192,13 +196,6 @@ class Choice(models.Model):
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
         ordering = ["position", "pk"]
-
-    def __str__(self) -> str:
-        return self.display_text
-
-    @property
-    def display_text(self) -> str:
-        return in_language(self.text, self.text_zh)
 
 
 class DocumentKind(models.TextChoices):
