@@ -242,9 +242,16 @@ def gate_refusal(user, classification: int) -> Decision | None:
     return None
 
 
+def gated_classification(obj: Matter | Document) -> int:
+    """The classification a gate judges ``obj`` by: a document may be classified above its
+    matter (never below), and then its own classification is the one that counts."""
+    if isinstance(obj, Document):
+        return max(obj.classification, obj.matter.classification)
+    return obj.classification
+
+
 def _gated(user, obj: Matter | Document) -> Decision | None:
-    matter = obj.matter if isinstance(obj, Document) else obj
-    return gate_refusal(user, matter.classification)
+    return gate_refusal(user, gated_classification(obj))
 
 
 # What a refusal is recorded as when the caller does not say: the attempt each

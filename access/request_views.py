@@ -42,7 +42,7 @@ from access.models import (
     NotificationKind,
     RequestStatus,
 )
-from access.policy import BROWSING_ROLES, requestable_matters, visible_matters
+from access.policy import BROWSING_ROLES, Decision, gate_refusal, requestable_matters, visible_matters
 from access.request_forms import AccessRequestForm, ApproveForm, DenyForm
 from audit.actions import AuditAction
 from audit.events import record_event
@@ -178,11 +178,18 @@ def my_access(request: HttpRequest) -> HttpResponse:
     )
     page, team_page = _page(request, direct), _page(request, via_teams, "team_page")
     grants, team_grants = list(page.object_list), list(team_page.object_list)
-    preload_keys([*grants, *team_grants])
+    refusal = _gate_on(user, [*grants, *team_grants])
     soon = now + timedelta(days=settings.ACCESS_EXPIRY_WARNING_DAYS)
     for grant in [*grants, *team_grants]:
         grant.ends_soon = grant.expires_at is not None and grant.expires_at <= soon
+        # As the matter list shows it: a matter the gate refuses is listed by number, its title
+        # never decrypted (left out of the preload).
+        grant.locked = refusal is not None and grant.content_object.classification >= Classification.CONFIDENTIAL
+    preload_keys([grant for grant in [*grants, *team_grants] if not grant.locked])
     context = {
+        "refusal": refusal,
+        # A refusal is a falsy Decision: the template asks ``any_locked``.
+        "any_locked": any(grant.locked for grant in [*grants, *team_grants]),
         "page": page,
         "grants": grants,
         "team_page": team_page,
@@ -191,6 +198,14 @@ def my_access(request: HttpRequest) -> HttpResponse:
         "team_query": _query_without(request, "team_page"),
     }
     return render(request, "access/requests/my_access.html", context)
+
+
+def _gate_on(user, grants: list) -> Decision | None:
+    """Why ``user`` may not open the confidential matters among ``grants``, or None: asked once
+    for the page (one query), and not at all when none of them is confidential."""
+    if not any(grant.content_object.classification >= Classification.CONFIDENTIAL for grant in grants):
+        return None
+    return gate_refusal(user, Classification.CONFIDENTIAL)
 
 
 # --- deciding ----------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from access.models import User
-from access.policy import Action, get_matter_for
-from audit.actions import AuditAction
+from access.policy import Action, gate_refusal, get_matter_for
+from audit.actions import AuditAction, Outcome
 from audit.events import record_event
 from matters.models import Classification, Document, Matter
 from matters.uploads import UploadRejected, inspect_upload
@@ -29,14 +29,33 @@ def _sha256(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
+def _refuse_if_gated(actor: User, matter: Matter, classification: int) -> None:
+    """A person the gate refuses confidential matters (training lapsed) files no confidential
+    document either, even on a matter below the gate: they could not open it afterwards."""
+    refusal = gate_refusal(actor, classification)
+    if refusal is None:
+        return
+    record_event(
+        AuditAction.DOCUMENT_UPLOAD,
+        outcome=Outcome.DENIED,
+        target=matter,
+        actor=actor,
+        reason=refusal.reason,
+        detail={"classification": classification},
+    )
+    message = _("You cannot file a document of this classification now. %(reason)s") % {"reason": refusal.reason}
+    raise ValidationError({"classification": message})
+
+
 def add_document(
     *, actor: User, matter: Matter, title: str, classification: Classification | int, upload: UploadedFile
 ) -> Document:
     """File an uploaded document on a matter.
 
-    Raises ``ValidationError`` (shown on the form) for a refused file or a
-    classification below the matter's. The file is written before the row and
-    removed again if the row cannot be saved, so neither is left half-made.
+    Raises ``ValidationError`` (shown on the form) for a refused file, a
+    classification below the matter's, or one the gate refuses the actor. The
+    file is written before the row and removed again if the row cannot be
+    saved, so neither is left half-made.
     """
     try:
         kind = inspect_upload(upload, settings.DOCUMENT_MAX_UPLOAD_BYTES)
@@ -60,6 +79,7 @@ def add_document(
             matter = get_matter_for(actor, matter.pk, Action.EDIT, audit_as=AuditAction.DOCUMENT_UPLOAD)
         except (Http404, PermissionDenied):
             raise ValidationError(_("Your access to this matter no longer allows adding documents.")) from None
+        _refuse_if_gated(actor, matter, document.classification)
         try:
             document.file.save(str(document.id), upload, save=False)
         except KeyDestroyed:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from access.models import MatterGroupGrant, MatterUserGrant
 from access.policy import (
     Action,
+    Decision,
     can,
     count_visible_matters,
     gate_refusal,
@@ -52,10 +54,14 @@ class KnownCountPaginator(Paginator):
 
 def matter_list(request: HttpRequest) -> HttpResponse:
     form = MatterFilterForm(request.GET or None)
+    # Asked once for the whole page (one query), never per matter: a refused person sees
+    # confidential rows by number only, and opening one answers 403 with the same reason.
+    refusal = gate_refusal(request.user, Classification.CONFIDENTIAL)
+    locked_from = Classification.CONFIDENTIAL if refusal is not None else None
     matter_q = None
     if form.is_bound:
         form.is_valid()  # the valid filters apply; an invalid one is named on the page
-        matter_q = form.matter_q()
+        matter_q = _searchable_q(form, locked_from)
     count = count_visible_matters(request.user, matter_q=matter_q)
     matters = visible_matters(request.user, matter_q=matter_q, known_count=count)
     paginator = KnownCountPaginator(
@@ -64,10 +70,6 @@ def matter_list(request: HttpRequest) -> HttpResponse:
         count=count,
     )
     page = paginator.get_page(request.GET.get("page"))
-    # Asked once for the whole page (one query), never per matter: a refused person sees
-    # confidential rows by number only, and opening one answers 403 with the same reason.
-    refusal = gate_refusal(request.user, Classification.CONFIDENTIAL)
-    locked_from = Classification.CONFIDENTIAL if refusal is not None else None
     preload_keys(m for m in page.object_list if locked_from is None or m.classification < locked_from)
     _record_listing(request, form, page)
     query = request.GET.copy()
@@ -82,6 +84,21 @@ def matter_list(request: HttpRequest) -> HttpResponse:
         "locked_from": locked_from,
     }
     return render(request, "matters/list.html", context)
+
+
+def _searchable_q(form: MatterFilterForm, locked_from: int | None) -> Q | None:
+    """The form's filters; for a person the gate refuses, a client's or party's name or ID
+    number finds only the matters below the gate — otherwise the row a locked matter shows by
+    number would tell them whose it is. Its number still finds a locked matter.
+
+    The search is ``number OR name OR id``; ANDed with ``number OR unlocked`` it leaves
+    ``number OR ((name OR id) AND unlocked)``.
+    """
+    matter_q = form.matter_q()
+    term = getattr(form, "cleaned_data", {}).get("q", "").strip()
+    if matter_q is None or locked_from is None or not term:
+        return matter_q
+    return matter_q & (Q(number__icontains=term) | Q(classification__lt=locked_from))
 
 
 # Filters whose values are choices of ours (never client data): recorded as chosen.
@@ -110,11 +127,19 @@ def matter_detail(request: HttpRequest, pk) -> HttpResponse:
     matter, level = get_matter_with_level_for(request.user, pk, Action.VIEW, audit_as=AuditAction.MATTER_VIEW)
     record_event(AuditAction.MATTER_VIEW, target=matter)
     parties, documents = list(matter.parties.all()), list(matter.documents.select_related("uploaded_by"))
-    preload_keys([matter, *parties, *documents])
+    refusal = _documents_refusal(request.user, documents)
+    for document in documents:
+        # A document classified above its matter can be gated on a matter that is not: listed
+        # without its title, name or fingerprint, and never decrypted (left out of the preload).
+        document.locked = refusal is not None and document.classification >= Classification.CONFIDENTIAL
+    preload_keys([matter, *parties, *(document for document in documents if not document.locked)])
     context = {
         "matter": matter,
         "parties": parties,
         "documents": documents,
+        # A refusal is a falsy Decision: the template asks ``documents_locked``.
+        "refusal": refusal,
+        "documents_locked": any(document.locked for document in documents),
         "people": MatterUserGrant.objects.live().filter(content_object=matter).select_related("user", "permission"),
         "groups": MatterGroupGrant.objects.live().filter(content_object=matter).select_related("group", "permission"),
         "can_download": can(request.user, Action.DOWNLOAD, matter, level=level).allowed,
@@ -122,6 +147,14 @@ def matter_detail(request: HttpRequest, pk) -> HttpResponse:
         "can_manage": can(request.user, Action.MANAGE, matter, level=level).allowed,
     }
     return render(request, "matters/detail.html", context)
+
+
+def _documents_refusal(user, documents) -> Decision | None:
+    """Why ``user`` may not open this matter's confidential documents, or None. Asked once for
+    the page (memoised per request, and no question at all when no document is confidential)."""
+    if not any(document.classification >= Classification.CONFIDENTIAL for document in documents):
+        return None
+    return gate_refusal(user, Classification.CONFIDENTIAL)
 
 
 def document_upload(request: HttpRequest, pk) -> HttpResponse:
