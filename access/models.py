@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from guardian.managers import GroupObjectPermissionManager, UserObjectPermissionManager
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from vault.fields import EncryptedTextField
+
 
 class Role(models.TextChoices):
     """A role is a group with one of these names; a user may hold several."""
@@ -31,6 +33,8 @@ class Role(models.TextChoices):
     HR = "hr", _("HR")
     ADMINISTRATOR = "administrator", _("Administrator")
     VENDOR = "vendor", _("Vendor")
+    # Clears conflict checks at intake and erects ethical walls (with the security officer).
+    CONFLICTS = "conflicts", _("Conflicts partner")
 
 
 class Department(models.TextChoices):
@@ -354,6 +358,10 @@ class NotificationKind(models.TextChoices):
     TRAINING_REMINDER = "training_reminder", _("Training due soon")
     TRAINING_OVERDUE = "training_overdue", _("Training overdue")
     TRAINING_ESCALATION = "training_escalation", _("A colleague's training is overdue")
+    WALL_MEMO = "wall_memo", _("Ethical wall: memo to acknowledge")
+    WALL_REVOKED = "wall_revoked", _("Access revoked by an ethical wall")
+    BREAK_GLASS = "break_glass", _("Emergency access used")
+    REVIEW_ASSIGNED = "review_assigned", _("Access to recertify")
 
 
 class Notification(models.Model):
@@ -406,6 +414,283 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class WallKind(models.TextChoices):
+    EXCLUSIONARY = "exclusionary", _("Exclusionary: the named people can never access")
+    INCLUSIONARY = "inclusionary", _("Inclusionary: only the named people can access")
+
+
+class WallQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(lifted_at__isnull=True)
+
+
+class EthicalWall(models.Model):
+    """A screen around one matter, or around every matter of a client (``matter`` empty).
+
+    Exclusionary: the named people and groups can never access those matters, whatever
+    grant, team or role they hold. Inclusionary: only they can. The policy
+    (``access.policy``) applies walls after grants, so a wall always wins. Lifted walls
+    are kept: "who could access matter X at time T" reads their history.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=WallKind)
+    client = models.ForeignKey(
+        "matters.Client", verbose_name=_("client"), on_delete=models.CASCADE, related_name="walls"
+    )
+    matter = models.ForeignKey(
+        "matters.Matter",
+        verbose_name=_("matter"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="walls",
+        help_text=_("Empty: every matter of the client, present and future."),
+    )
+    # Both may name the client or the conflict: encrypted under the client's key.
+    reason = EncryptedTextField(_("reason"))
+    memo = EncryptedTextField(_("memo to the people named"))
+    requires_acknowledgement = models.BooleanField(
+        _("members must acknowledge the memo before opening the matters"), default=False
+    )
+    erected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("erected by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    erected_at = models.DateTimeField(_("erected at"), default=timezone.now)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lifted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lift_reason = EncryptedTextField(_("reason for lifting"), blank=True)
+    # What erecting the wall revoked: [{"user_id" | "group_id", "matter_id", "matter_number", "level"}].
+    revoked_grants = models.JSONField(_("grants revoked"), default=list, blank=True)
+    conflict_check = models.ForeignKey(
+        "matters.ConflictCheck",
+        verbose_name=_("conflict check"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="walls",
+    )
+
+    objects = WallQuerySet.as_manager()
+
+    vault_owner = "client_id"
+
+    class Meta:
+        verbose_name = _("ethical wall")
+        verbose_name_plural = _("ethical walls")
+        ordering = ["-erected_at"]
+        indexes = [
+            models.Index(fields=["matter"], condition=Q(lifted_at__isnull=True), name="live_wall_matter"),
+            models.Index(fields=["client"], condition=Q(lifted_at__isnull=True), name="live_wall_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.matter or self.client}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.lifted_at is None
+
+    def audit_target(self) -> dict:
+        return self.matter.audit_target() if self.matter_id else self.client.audit_target()
+
+
+class WallMember(models.Model):
+    """A person or a group a wall names: screened out (exclusionary) or let in (inclusionary)."""
+
+    wall = models.ForeignKey(EthicalWall, verbose_name=_("wall"), on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="wall_memberships",
+    )
+    group = models.ForeignKey(
+        Group, verbose_name=_("group"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("person or group named by a wall")
+        verbose_name_plural = _("people and groups named by walls")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="wall_member_is_a_person_or_a_group",
+            ),
+            models.UniqueConstraint(fields=["wall", "user"], name="one_wall_member_per_person"),
+            models.UniqueConstraint(fields=["wall", "group"], name="one_wall_member_per_group"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user or self.group)
+
+
+class WallAcknowledgement(models.Model):
+    """That a person read a wall's memo and acknowledged it (members of a group each acknowledge)."""
+
+    wall = models.ForeignKey(
+        EthicalWall, verbose_name=_("wall"), on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("wall acknowledgement")
+        verbose_name_plural = _("wall acknowledgements")
+        constraints = [models.UniqueConstraint(fields=["wall", "user"], name="one_acknowledgement_per_person")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.wall}"
+
+
+class BreakGlassStatus(models.TextChoices):
+    PENDING_REVIEW = "pending", _("To review")
+    JUSTIFIED = "justified", _("Justified")
+    UNJUSTIFIED = "unjustified", _("Not justified")
+
+
+class BreakGlassAccess(models.Model):
+    """Emergency access to a matter without a grant: a written reason, a few hours of
+    view access (a grant that ends on its own), an alert to the security officer at
+    once, and a review afterwards. Never through an exclusionary wall."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="break_glass"
+    )
+    matter = models.ForeignKey(
+        "matters.Matter", verbose_name=_("matter"), on_delete=models.CASCADE, related_name="break_glass"
+    )
+    reason = EncryptedTextField(_("reason"))
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("ends at"))
+    status = models.CharField(
+        _("review"), max_length=16, choices=BreakGlassStatus, default=BreakGlassStatus.PENDING_REVIEW
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = EncryptedTextField(_("review note"), blank=True)
+
+    vault_owner = "matter__client_id"
+
+    class Meta:
+        verbose_name = _("emergency access")
+        verbose_name_plural = _("emergency accesses")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.matter}"
+
+    def audit_target(self) -> dict:
+        return self.matter.audit_target()
+
+
+class ReviewDecision(models.TextChoices):
+    PENDING = "pending", _("To decide")
+    CONFIRMED = "confirmed", _("Confirmed")
+    REVOKED = "revoked", _("Revoked")
+    UNANSWERED = "unanswered", _("Revoked: not confirmed in time")
+    GONE = "gone", _("Ended before the review")
+
+
+class AccessReviewCampaign(models.Model):
+    """A recertification: every responsible partner confirms or revokes the grants on their
+    matters by ``closes_on``; what is left unconfirmed is revoked when the campaign closes."""
+
+    name = models.CharField(_("name"), max_length=100)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    closes_on = models.DateField(_("closes on"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("access review")
+        verbose_name_plural = _("access reviews")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccessReviewItem(models.Model):
+    """One grant under review: who holds it, on which matter, which partner decides, and the decision."""
+
+    campaign = models.ForeignKey(
+        AccessReviewCampaign, verbose_name=_("access review"), on_delete=models.CASCADE, related_name="items"
+    )
+    matter = models.ForeignKey(
+        "matters.Matter", verbose_name=_("matter"), on_delete=models.CASCADE, related_name="review_items"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    group = models.ForeignKey(
+        Group, verbose_name=_("group"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    level = models.CharField(_("level"), max_length=32, choices=GrantLevel)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review_items",
+    )
+    decision = models.CharField(_("decision"), max_length=16, choices=ReviewDecision, default=ReviewDecision.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("grant under review")
+        verbose_name_plural = _("grants under review")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="review_item_is_a_person_or_a_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.group} · {self.matter}"
 
 
 def role_group(role: Role) -> Group:

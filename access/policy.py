@@ -19,14 +19,16 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import F, Lookup, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from access.models import GrantLevel, MatterGroupGrant, MatterUserGrant, Role, User
+from access.walls import Screen, screen_of, screened_q
 from audit.actions import AuditAction, Outcome
-from audit.events import record_event
+from audit.events import current_request, record_event
 from matters.models import Classification, Document, Matter, MatterStatus
 
 
@@ -136,6 +138,9 @@ def visible_matters(
         matters = Matter.objects.filter(_AnyOf(F("pk"), ArraySubquery(direct.union(via_group))))
     else:
         matters = Matter.objects.filter(Q(pk__in=direct) | Q(pk__in=via_group))
+    screen = screen_for(user)
+    if screen:
+        matters = matters.exclude(screened_q(screen))
     return matters.filter(matter_q) if matter_q is not None else matters
 
 
@@ -146,7 +151,8 @@ def count_visible_matters(user, action: Action = Action.VIEW, matter_q: Q | None
     """
     if _ineligibility(user) is not None:
         return 0
-    if matter_q is not None:
+    if matter_q is not None or screen_for(user):
+        # Walls exclude by matter and client: counted on the matters, not the grant tables alone.
         return visible_matters(user, action, matter_q, known_count=0).count()
     if action == Action.VIEW:
         now = timezone.now()
@@ -191,6 +197,8 @@ def level_on(user, obj: Matter | Document) -> GrantLevel | None:
     """
     if _ineligibility(user) is not None:
         return None
+    if screen_for(user).covers(obj.matter if isinstance(obj, Document) else obj):
+        return None  # an ethical wall: as if no grant existed
     matter_id = obj.matter_id if isinstance(obj, Document) else obj.pk
     direct, via_group = _live_grants(user, Action.VIEW, matter_id=matter_id)
     codenames = direct.values_list("permission__codename", flat=True).union(
@@ -198,6 +206,24 @@ def level_on(user, obj: Matter | Document) -> GrantLevel | None:
     )
     held = set(codenames)
     return next((level for level in reversed(GrantLevel) if level.value in held), None)
+
+
+# Why a screened person is refused (recorded; they see Not found, like anyone without access).
+SCREENED = _("An ethical wall screens this person from the matter.")
+
+
+def screen_for(user) -> Screen:
+    """The walls that screen ``user`` (``access.walls``): asked once per request being served."""
+    request = current_request()
+    memo = getattr(request, "_custos_wall_screens", None) if request is not None else None
+    if memo is None:
+        if request is None:
+            return screen_of(user)
+        memo = {}
+        request._custos_wall_screens = memo
+    if user.pk not in memo:
+        memo[user.pk] = screen_of(user)
+    return memo[user.pk]
 
 
 def _allows(level: GrantLevel | None, action: Action) -> bool:
@@ -211,6 +237,16 @@ def can(user, action: Action | str, obj: Matter | Document, *, level: GrantLevel
     if refusal is not None:
         return refusal
     level = level if level is not None else level_on(user, obj)
+    matter = obj.matter if isinstance(obj, Document) else obj
+    if level is None and screen_for(user).covers(matter):
+        return Decision(False, SCREENED)
+    if _allows(level, action) and (pending := screen_for(user).pending_for(matter)) is not None:
+        return Decision(
+            False,
+            _("Read and acknowledge the ethical wall's memo before opening this matter."),
+            remedy_url=reverse("access:wall_acknowledge", args=[pending.pk]),
+            remedy_label=_("Read the memo"),
+        )
     if _allows(level, action):
         refusal = _gated(user, obj)  # a refusal is falsy (a Decision's truth is its answer): compare with None
         return refusal if refusal is not None else Decision(True, _("Granted."))
@@ -292,7 +328,8 @@ def _require(
     decision = can(user, action, found, level=level)
     if decision:
         return found, level
-    record_event(attempted, outcome=Outcome.DENIED, target=found, actor=user, reason=decision.reason)
+    detail = {"screened": True} if decision.reason == SCREENED else None
+    record_event(attempted, outcome=Outcome.DENIED, target=found, actor=user, reason=decision.reason, detail=detail)
     if level is not None:
         # The Decision itself, so the 403 page can offer its remedy (lawfirm.views.permission_denied).
         raise PermissionDenied(decision)
@@ -334,9 +371,11 @@ def requestable_matters(user) -> QuerySet[Matter]:
     if _ineligibility(user) is not None or not (BROWSING_ROLES & user.role_names()):
         return Matter.objects.none()
     direct, via_group = _grant_sources(user, Action.VIEW)
-    return (
+    matters = (
         Matter.objects.filter(classification__lt=Classification.CONFIDENTIAL)
         .exclude(status=MatterStatus.CLOSED)
         .exclude(pk__in=direct)
         .exclude(pk__in=via_group)
     )
+    screen = screen_for(user)
+    return matters.exclude(screened_q(screen)) if screen else matters

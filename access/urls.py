@@ -1,6 +1,15 @@
 from django.urls import path
 
-from access import oversight_views, request_views, team_views, views
+from access import (
+    break_glass_views,
+    oversight_views,
+    report_views,
+    request_views,
+    review_views,
+    team_views,
+    views,
+    wall_views,
+)
 
 app_name = "access"
 
@@ -41,4 +50,24 @@ urlpatterns = [
     path("access/people/", oversight_views.people, name="people"),
     path("access/people/<int:user_id>/", oversight_views.person_access, name="person_access"),
     path("access/matters/<uuid:pk>/", oversight_views.matter_access, name="matter_access"),
+    # Ethical walls: the security officer and conflicts partners; the memo for those named (access.wall_views).
+    path("access/walls/", wall_views.wall_list, name="wall_list"),
+    path("access/walls/new/", wall_views.wall_new, name="wall_new"),
+    path("access/walls/<uuid:pk>/", wall_views.wall_detail, name="wall_detail"),
+    path("access/walls/<uuid:pk>/lift/", wall_views.wall_lift, name="wall_lift"),
+    path("access/walls/<uuid:pk>/memo/", wall_views.wall_acknowledge, name="wall_acknowledge"),
+    # Emergency access, and its review by the security officer (access.break_glass_views).
+    path("access/emergency/", break_glass_views.break_glass_new, name="break_glass_new"),
+    path("access/emergency/reviews/", break_glass_views.break_glass_reviews, name="break_glass_reviews"),
+    path("access/emergency/<uuid:pk>/review/", break_glass_views.break_glass_review, name="break_glass_review"),
+    # Recertification campaigns and stale access (access.review_views).
+    path("access/reviews/", review_views.reviews, name="reviews"),
+    path("access/reviews/<int:pk>/", review_views.review_detail, name="review_detail"),
+    path("access/reviews/<int:pk>/close/", review_views.review_close, name="review_close"),
+    path("access/reviews/items/<int:pk>/decide/", review_views.review_decide, name="review_decide"),
+    path("access/stale/", review_views.stale_access, name="stale_access"),
+    path("access/stale/revoke/", review_views.stale_revoke, name="stale_revoke"),
+    # The security officer's reports (access.report_views).
+    path("access/reports/matter-access/", report_views.report_matter_access, name="report_matter_access"),
+    path("access/reports/transparency/", report_views.report_transparency, name="report_transparency"),
 ]

@@ -56,6 +56,19 @@ class AuditAction(models.TextChoices):
     POLICY_PUBLISH = "policy.publish", _("Published an agreement or policy version")
     AGREEMENT_SIGN = "policy.sign", _("Signed an agreement")
     POLICY_ACKNOWLEDGE = "policy.acknowledge", _("Acknowledged a policy")
+    WALL_ERECT = "wall.erect", _("Erected an ethical wall")
+    WALL_LIFT = "wall.lift", _("Lifted an ethical wall")
+    WALL_ACKNOWLEDGE = "wall.acknowledge", _("Acknowledged an ethical wall's memo")
+    MATTER_INTAKE = "matter.intake", _("Opened a matter at intake")
+    CONFLICT_CHECK = "conflict.check", _("Ran a conflict check")
+    CONFLICT_DECIDE = "conflict.decide", _("Decided a conflict check")
+    BREAK_GLASS = "access.break_glass", _("Opened a matter in an emergency")
+    BREAK_GLASS_REVIEW = "access.break_glass_review", _("Reviewed emergency access")
+    REVIEW_START = "review.start", _("Started an access review")
+    REVIEW_DECIDE = "review.decide", _("Confirmed or revoked a grant under review")
+    REVIEW_CLOSE = "review.close", _("Closed an access review")
+    REPORT_ACCESS = "report.access", _("Viewed who could access a matter")
+    REPORT_TRANSPARENCY = "report.transparency", _("Viewed who accessed a client's information")
     AUDIT_EXPORT = "audit.export", _("Exported audit events")
     AUDIT_VIEW = "audit.view", _("Reviewed audit events")
     AUDIT_VERIFY = "audit.verify", _("Verified the audit trail")
@@ -94,6 +107,17 @@ CHANGE_ACTIONS = frozenset(
         AuditAction.POLICY_PUBLISH,
         AuditAction.AGREEMENT_SIGN,
         AuditAction.POLICY_ACKNOWLEDGE,
+        AuditAction.WALL_ERECT,
+        AuditAction.WALL_LIFT,
+        AuditAction.WALL_ACKNOWLEDGE,
+        AuditAction.MATTER_INTAKE,
+        AuditAction.CONFLICT_CHECK,
+        AuditAction.CONFLICT_DECIDE,
+        AuditAction.BREAK_GLASS,
+        AuditAction.BREAK_GLASS_REVIEW,
+        AuditAction.REVIEW_START,
+        AuditAction.REVIEW_DECIDE,
+        AuditAction.REVIEW_CLOSE,
         AuditAction.DETECTION_SETTINGS_CHANGE,
         AuditAction.ALERT_UPDATE,
         AuditAction.LEGAL_HOLD_SET,

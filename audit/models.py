@@ -182,6 +182,8 @@ class Rule(models.TextChoices):
     OFF_HOURS = "off_hours", _("Confidential matter outside working hours")
     DENIAL_BURST = "denial_burst", _("Burst of denied attempts")
     DEPARTING_STAFF = "departing_staff", _("Activity by departing or departed staff")
+    WALL_BREACH = "wall_breach", _("Attempt through an ethical wall")
+    BREAK_GLASS = "break_glass", _("Emergency access to a matter")
 
 
 class Severity(models.IntegerChoices):

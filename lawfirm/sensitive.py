@@ -62,6 +62,11 @@ TRACKED_MODELS: dict[str, History] = {
     "access.mattergroupgrant": History(),
     "access.accessrequest": History(),
     "access.accessapproval": History(),
+    "access.ethicalwall": History(),
+    "access.wallmember": History(),
+    "access.breakglassaccess": History(),
+    "matters.clientalias": History(),
+    "matters.conflictcheck": History(),
     # updated_at only repeats the log entry's own timestamp.
     "audit.detectionsettings": History(exclude=("updated_at",)),
     "audit.alert": History(exclude=("updated_at",)),

@@ -34,6 +34,8 @@ class Classification(models.IntegerChoices):
 
 
 class MatterStatus(models.TextChoices):
+    # Opened at intake, waiting for the conflicts partner to clear the conflict check.
+    INTAKE = "intake", _("Awaiting conflict clearance")
     OPEN = "open", _("Open")
     ON_HOLD = "on_hold", _("On hold")
     CLOSED = "closed", _("Closed")
@@ -174,6 +176,109 @@ class PartyRole(models.TextChoices):
     CLIENT = "client", _("Client")
     ADVERSE = "adverse", _("Adverse party")
     RELATED = "related", _("Related party")
+
+
+class ConflictStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting the conflicts partner")
+    CLEARED = "cleared", _("Cleared")
+    CLEARED_WITH_WALL = "cleared_with_wall", _("Cleared with an ethical wall")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ConflictCheck(models.Model):
+    """A conflict check and its decision: the new matter's client and parties (or a lateral
+    hire's prior clients and adversaries) against every existing client and party, by exact
+    blind-index match. ``hits`` name matters by number, client code and role — never contents."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The matter at intake; or, for a lawyer joining from another firm, the person.
+    matter = models.ForeignKey(
+        Matter,
+        verbose_name=_("matter"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="conflict_checks",
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lateral hire"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="conflict_checks",
+    )
+    run_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("run by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    run_at = models.DateTimeField(_("run at"), default=timezone.now)
+    # [{"matter_id", "matter_number", "client_code", "role", "matched": "name" | "identifier", "searched": label}]
+    hits = models.JSONField(_("hits"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=ConflictStatus, default=ConflictStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("conflict check")
+        verbose_name_plural = _("conflict checks")
+        ordering = ["-run_at"]
+
+    def __str__(self) -> str:
+        return f"{self.matter or self.person} · {self.get_status_display()}"
+
+
+class PriorEngagement(models.Model):
+    """A client or adverse party a lateral hire acted for or against at their former firm.
+
+    Only blind indexes are kept: the names belong to another firm's clients, and the
+    conflict check needs nothing but an exact match. HR sees each entry by its role and
+    the label they chose (e.g. "prior client 3")."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="prior_engagements"
+    )
+    label = models.CharField(_("label"), max_length=60)
+    role = models.CharField(_("role"), max_length=16, choices=PartyRole)
+    name_index = models.CharField(max_length=32, blank=True, db_index=True)
+    id_number_index = models.CharField(max_length=32, blank=True, db_index=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("prior engagement")
+        verbose_name_plural = _("prior engagements")
+        ordering = ["person", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.label}"
+
+
+class ClientAlias(models.Model):
+    """Another name or identifier a client is known by (a former name, a subsidiary): the conflict
+    check matches it as it matches the client's own."""
+
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="aliases")
+    name = EncryptedCharField(_("name"), max_length=200)
+    name_index = BlindIndexField(of="name")
+
+    vault_owner = "client_id"
+
+    class Meta:
+        verbose_name = _("client alias")
+        verbose_name_plural = _("client aliases")
+
+    def __str__(self) -> str:
+        return f"{self.client} alias"
 
 
 class Party(models.Model):

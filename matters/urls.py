@@ -1,6 +1,6 @@
 from django.urls import path
 
-from matters import key_views, views
+from matters import intake_views, key_views, views
 
 app_name = "matters"
 
@@ -19,4 +19,9 @@ urlpatterns = [
     path("clients/<uuid:pk>/shredding/", key_views.shred_request, name="client_shred_request"),
     path("clients/shreddings/<int:pk>/approve/", key_views.shred_approve, name="client_shred_approve"),
     path("clients/shreddings/<int:pk>/cancel/", key_views.shred_cancel, name="client_shred_cancel"),
+    # Intake: a new matter, its conflict check and the conflicts partner's decision (matters.intake_views).
+    path("intake/", intake_views.intake_new, name="intake_new"),
+    path("intake/checks/", intake_views.conflict_queue, name="conflict_queue"),
+    path("intake/checks/<uuid:pk>/", intake_views.conflict_detail, name="conflict_detail"),
+    path("lateral/<int:user_id>/", intake_views.lateral_hire, name="lateral_hire"),
 ]
