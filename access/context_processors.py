@@ -19,6 +19,10 @@ _OVERSIGHT_ROLES = {Role.ADMINISTRATOR, Role.SECURITY_OFFICER}
 # As matters.keys.may_manage_keys, which the client keys views apply (access imports no app above it).
 _KEY_ROLES = {Role.SECURITY_OFFICER, Role.ADMINISTRATOR}
 
+# Who erects walls (the security officer, conflicts partners) and who recertifies access.
+_WALL_ROLES = {Role.SECURITY_OFFICER, Role.CONFLICTS}
+_REVIEW_ROLES = {Role.SECURITY_OFFICER, Role.PARTNER}
+
 # Who runs (HR) and reads (the security officer) the training programme (training.services).
 _TRAINING_ROLES = {Role.HR, Role.SECURITY_OFFICER}
 
@@ -39,6 +43,21 @@ _ACCESS_SECTIONS = {
     "team": "matters",
     "team_revoke_user": "matters",
     "team_revoke_group": "matters",
+    "wall_list": "walls",
+    "wall_new": "walls",
+    "wall_detail": "walls",
+    "wall_lift": "walls",
+    "reviews": "reviews",
+    "review_detail": "reviews",
+    "review_close": "reviews",
+    "review_decide": "reviews",
+    "stale_access": "reviews",
+    "stale_revoke": "reviews",
+    "break_glass_reviews": "people",
+    "break_glass_review": "people",
+    "report_matter_access": "people",
+    "report_transparency": "people",
+    "break_glass_new": "matters",
 }
 
 
@@ -66,6 +85,12 @@ def navigation(request) -> dict:
         )
     if roles & _OVERSIGHT_ROLES:
         items.append({"key": "people", "label": _("Access overview"), "url": reverse("access:people")})
+    if roles & _WALL_ROLES:
+        items.append({"key": "walls", "label": _("Ethical walls"), "url": reverse("access:wall_list")})
+    if Role.CONFLICTS in roles:
+        items.append({"key": "conflicts", "label": _("Conflict checks"), "url": reverse("matters:conflict_queue")})
+    if roles & _REVIEW_ROLES:
+        items.append({"key": "reviews", "label": _("Access reviews"), "url": reverse("access:reviews")})
     # The training app's pages, by URL name (access imports no app above it): one's own
     # training for everyone but vendor users; the programme for HR and the security officer.
     if roles - {Role.VENDOR}:
@@ -134,6 +159,8 @@ def _section(match) -> str | None:
         return None
     if match.app_name == "matters" and (match.url_name or "").startswith("client_"):
         return "client_keys"
+    if match.app_name == "matters" and match.url_name in ("conflict_queue", "conflict_detail"):
+        return "conflicts"
     if match.app_name == "access":
         return _ACCESS_SECTIONS.get(match.url_name or "", "security")
     if match.app_name == "training":

@@ -662,10 +662,20 @@ def test_the_navigation_offers_each_person_their_items(client, alice, bob, dana,
     hr = person("harriet", "Harriet", Role.HR)
     expected = {
         bob: ["Matters", "Access requests", "My training", "Notifications", "Account security"],
-        alice: ["Matters", "Access requests", "Approvals", "My training", "Notifications", "Account security"],
+        alice: [
+            "Matters",
+            "Access requests",
+            "Approvals",
+            "Access reviews",
+            "My training",
+            "Notifications",
+            "Account security",
+        ],
         dana: [
             "Approvals",
             "Access overview",
+            "Ethical walls",
+            "Access reviews",
             "My training",
             "Training programme",
             "Audit",
