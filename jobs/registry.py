@@ -10,6 +10,8 @@ PERIODIC_JOBS: dict[str, str] = {
     "access.end_departed_access": "access.services.end_access_of_departed_users",
     "access.clear_expired_sessions": "access.services.clear_expired_sessions",
     "access.expire_grants": "access.expiry.expire_grants",
+    "access.quarterly_review": "access.reviews.start_scheduled_campaign",
+    "access.review_housekeeping": "access.reviews.run_housekeeping",
     "training.daily": "training.jobs.run_daily",
     "audit.chain_events": "audit.services.chain_events",
     "audit.sign_checkpoint": "audit.checkpoints.sign_checkpoint",

@@ -296,6 +296,28 @@ ACCESS_REQUEST_LAPSE_DAYS = env_int("ACCESS_REQUEST_LAPSE_DAYS", 14, minimum=1)
 # Conditions besides a grant for matters of a high classification (access.policy.matter_gates).
 ACCESS_MATTER_GATES = ["training.compliance.matter_gate"]
 
+# --- Ethical walls (access.wall_services) -------------------------------------------------------
+# Whether a new wall, unless its form says otherwise, keeps the people an inclusionary wall lets in
+# out of its matters until they have acknowledged its memo (everyone named is sent the memo anyway).
+WALLS_REQUIRE_ACKNOWLEDGEMENT = env_bool("WALLS_REQUIRE_ACKNOWLEDGEMENT", False)
+# --- end of Ethical walls
+
+# --- Access reviews (access.reviews) ----------------------------------------------------------
+# Days the responsible partners have to confirm or revoke the grants of a recertification campaign.
+ACCESS_REVIEW_DAYS = env_int("ACCESS_REVIEW_DAYS", 14, minimum=1)
+# A person's grant not used (no view or download of the matter) for this many days is proposed for removal.
+STALE_ACCESS_DAYS = env_int("STALE_ACCESS_DAYS", 90, minimum=1)
+# Whether the daily housekeeping removes such grants itself (otherwise the security officer decides).
+STALE_ACCESS_REMOVE = env_bool("STALE_ACCESS_REMOVE", False)
+# --- end of Access reviews
+
+# --- Emergency access (access.break_glass) ------------------------------------------------------
+# How long emergency ("break-glass") access to a matter lasts, in hours: a view grant that ends on its own.
+BREAK_GLASS_HOURS = env_int("BREAK_GLASS_HOURS", 4, minimum=1)
+# Whether a highly confidential matter may be opened in an emergency (refused unless the firm allows it).
+BREAK_GLASS_ALLOW_HIGHLY_CONFIDENTIAL = env_bool("BREAK_GLASS_ALLOW_HIGHLY_CONFIDENTIAL", False)
+# --- end of Emergency access
+
 # --- Training, agreements and policies -----------------------------------------------------
 # A person is "due soon" when something they owe falls due (or a pass expires) within this many days.
 TRAINING_DUE_SOON_DAYS = env_int("TRAINING_DUE_SOON_DAYS", 14, minimum=1)
@@ -446,6 +468,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "jobs.tasks.run_periodic_job",
         "schedule": crontab(minute="*/5"),
         "args": ("vault.resume_rotations",),
+    },
+    # --- Access reviews: a recertification campaign each quarter; daily, closing the campaigns
+    # that are due and (when STALE_ACCESS_REMOVE) removing access nobody used.
+    "access-quarterly-review": {
+        "task": "jobs.tasks.run_periodic_job",
+        "schedule": crontab(minute=0, hour=1, day_of_month=1, month_of_year="1,4,7,10"),
+        "args": ("access.quarterly_review",),
+    },
+    "access-review-housekeeping": {
+        "task": "jobs.tasks.run_periodic_job",
+        "schedule": crontab(hour=0, minute=40),
+        "args": ("access.review_housekeeping",),
     },
 }
 
