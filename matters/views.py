@@ -145,6 +145,8 @@ def matter_detail(request: HttpRequest, pk) -> HttpResponse:
         "can_download": can(request.user, Action.DOWNLOAD, matter, level=level).allowed,
         "can_upload": can(request.user, Action.EDIT, matter, level=level).allowed,
         "can_manage": can(request.user, Action.MANAGE, matter, level=level).allowed,
+        # The latest conflict check and its decision, kept with the matter (matters.intake_services).
+        "conflict_check": matter.conflict_checks.select_related("decided_by").first(),
     }
     return render(request, "matters/detail.html", context)
 
