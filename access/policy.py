@@ -373,7 +373,7 @@ def requestable_matters(user) -> QuerySet[Matter]:
     direct, via_group = _grant_sources(user, Action.VIEW)
     matters = (
         Matter.objects.filter(classification__lt=Classification.CONFIDENTIAL)
-        .exclude(status=MatterStatus.CLOSED)
+        .exclude(status__in=(MatterStatus.CLOSED, MatterStatus.INTAKE))
         .exclude(pk__in=direct)
         .exclude(pk__in=via_group)
     )

@@ -26,9 +26,10 @@ from access.models import (
     UserSession,
 )
 from access.notifications import notify
+from access.walls import screen_of
 from audit.actions import AuditAction
 from audit.events import record_event
-from matters.models import Classification, Matter
+from matters.models import Classification, ConflictCheck, ConflictStatus, Matter, MatterStatus
 
 # What each role may do in the admin site (Django model permissions, not matter
 # access: no role reads a matter without a grant).
@@ -92,6 +93,8 @@ def check_grant(
         errors["expires_at"] = _("The expiry must be in the future.")
     if errors:
         raise ValidationError(errors)
+    if matter is not None:
+        _check_conflicts(matter, user)
     if actor is not None and matter is not None and matter.classification >= Classification.HIGHLY_CONFIDENTIAL:
         from access.access_requests import missing_capacities
 
@@ -105,6 +108,28 @@ def check_grant(
                     )
                 }
             )
+
+
+def _check_conflicts(matter: Matter, user: User | None) -> None:
+    """No access to a matter awaiting conflict clearance, to a person a wall screens from it, or to a
+    lateral hire whose pending conflict check found it (walls are proposed before any grant)."""
+    if matter.status == MatterStatus.INTAKE:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: _("This matter is awaiting conflict clearance: no access can be given yet.")}
+        )
+    if user is None:
+        return
+    if screen_of(user).covers(matter):
+        raise ValidationError({"user": _("An ethical wall screens this person from the matter.")})
+    pending = ConflictCheck.objects.filter(person=user, status=ConflictStatus.PENDING).values_list("hits", flat=True)
+    if any(
+        hit.get("matter_id") == str(matter.pk) or hit.get("client_code") == matter.client.code
+        for hits in pending
+        for hit in hits
+    ):
+        raise ValidationError(
+            {"user": _("This person's conflict check found this matter and waits for the conflicts partner.")}
+        )
 
 
 @transaction.atomic

@@ -33,6 +33,8 @@ SENSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
     # Requests and decisions are free text of the same kind.
     "access.accessrequest": ("reason", "decision_reason"),
     "access.accessapproval": ("note",),
+    # The conflicts partner's note may name the conflicting client.
+    "matters.conflictcheck": ("decision_note",),
 }
 
 

@@ -393,11 +393,6 @@ def test_a_highly_confidential_matter_gets_founding_grants_that_expire(client, c
     assert all(g.expires_at is not None and g.expires_at <= limit for g in grants)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ConflictCheck.decision_note is free text but not declared sensitive in lawfirm.sensitive: "
-    "the change history keeps it in clear (see the helper's report)",
-)
 def test_the_decision_note_stays_out_of_the_change_history(client, connie, bob, alice):
     check = open_directly(bob, alice)
     decide(client, connie, check, "clear", "Kestrel and Huaxin never met")
