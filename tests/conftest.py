@@ -123,6 +123,12 @@ def dana(db):
 
 
 @pytest.fixture
+def connie(db):
+    """A partner who is also the conflicts partner: clears conflict checks, erects walls; holds no grant."""
+    return _persona("connie", "Connie", (Role.CONFLICTS, Role.PARTNER))
+
+
+@pytest.fixture
 def harriet(db):
     """HR: runs the training programme; holds no grant."""
     return _persona("harriet", "Harriet", (Role.HR,))

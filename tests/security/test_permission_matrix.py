@@ -73,15 +73,38 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from access.access_requests import request_access
-from access.models import AccessRequest, GrantLevel, MatterGroupGrant, MatterUserGrant, User, UserSession
+from access.models import (
+    AccessRequest,
+    AccessReviewCampaign,
+    AccessReviewItem,
+    BreakGlassAccess,
+    EthicalWall,
+    GrantLevel,
+    MatterGroupGrant,
+    MatterUserGrant,
+    Role,
+    User,
+    UserSession,
+    WallKind,
+    WallMember,
+)
+from access.reviews import start_campaign
 from audit.actions import AuditAction
 from audit.events import record_event
 from audit.models import Alert, AuditEvent, AuditVerification, Rule, Severity
 from audit.verification import verify_audit_trail
 from jobs.models import JobRun
-from matters.models import Client, ClientShredding, Document, Matter, Party, PartyRole
-from tests.conftest import signed_in
-from tests.factories import PartyFactory, answer_key, grant, make_course, make_document, make_policy_document
+from matters.models import Client, ClientShredding, ConflictCheck, Document, Matter, MatterStatus, Party, PartyRole
+from tests.conftest import _persona, signed_in
+from tests.factories import (
+    MatterFactory,
+    PartyFactory,
+    answer_key,
+    grant,
+    make_course,
+    make_document,
+    make_policy_document,
+)
 from training import services
 from training.models import (
     AssignmentRule,
@@ -104,10 +127,17 @@ APPROVERS_ONLY = "approvers-only"
 REQUESTER_ONLY = "requester-only"
 OVERSEERS_ONLY = "overseers-only"
 HR_ONLY = "hr-only"
+WALL_OFFICERS_ONLY = "wall-officers-only"
+NAMED_BY_WALL = "named-by-wall"
+SECURITY_OFFICER_ONLY = "security-officer-only"
+ITEM_REVIEWER_ONLY = "item-reviewer-only"
+CONFLICTS_ONLY = "conflicts-only"
+HR_AND_CONFLICTS = "hr-and-conflicts"
 OWNER_OR_RECORD_READERS = "owner-or-record-readers"
 FIRM_CONTENT = "firm-content"
 
-OUTSIDERS = ("charlie", "dana", "adam", "root")
+# Walter holds a grant on the matter but an ethical wall screens him; Bridget's emergency access ended.
+OUTSIDERS = ("charlie", "dana", "adam", "root", "walter", "bridget")
 ADMIN_VISITORS = ("charlie", "dana", "adam", "root")
 NOT_REVIEWERS = ("alice", "bob", "charlie", "adam", "root")
 KEY_ADMINS = ("dana", "adam")
@@ -124,6 +154,8 @@ NOT_HR = ("alice", "bob", "charlie", "dana", "adam", "root")
 RECORD_OWNER_AND_READERS = ("bob", "harriet", "dana")
 NOT_RECORD_READERS = ("alice", "charlie", "adam", "root")
 STAFF = ("alice", "bob", "charlie", "dana", "adam", "root", "harriet")
+NOT_WALL_OFFICERS = ("alice", "bob", "charlie", "adam", "root", "harriet")
+NOT_SECURITY_OFFICER = ("alice", "bob", "charlie", "adam", "root", "harriet", "connie")
 # Who gets what, for the kinds that name everyone: (people, status) pairs, None standing for the
 # entry's success status. Every page is checked for the matter's contents, whatever its status.
 _WHO_GETS_WHAT = {
@@ -134,6 +166,15 @@ _WHO_GETS_WHAT = {
     OWNER_OR_RECORD_READERS: ((NOT_RECORD_READERS, 404), (RECORD_OWNER_AND_READERS, None)),
     # A published course and the firm's agreements: the firm's own material, for every member of staff.
     FIRM_CONTENT: ((STAFF, None),),
+    # Walls: the security officer and the conflicts partner; the memo: the people a wall names.
+    WALL_OFFICERS_ONLY: ((NOT_WALL_OFFICERS, 404), (("dana", "connie"), None)),
+    NAMED_BY_WALL: ((("alice", "bob", "charlie", "dana", "adam", "root"), 404), (("walter",), None)),
+    SECURITY_OFFICER_ONLY: ((NOT_SECURITY_OFFICER, 404), (("dana",), None)),
+    # A grant under review on Alice's matter: Alice decides it.
+    ITEM_REVIEWER_ONLY: ((("bob", "charlie", "dana", "adam", "root", "connie"), 404), (("alice",), None)),
+    # Charlie's intake check: the conflicts partner decides it, Charlie who ran it may read it.
+    CONFLICTS_ONLY: ((("alice", "bob", "dana", "adam", "root", "harriet"), 404), (("connie", "charlie"), None)),
+    HR_AND_CONFLICTS: ((("alice", "bob", "charlie", "dana", "adam", "root"), 404), (("harriet", "connie"), None)),
 }
 REFUSALS = (302, 403, 404)
 
@@ -173,6 +214,7 @@ class World:
     shredding: ClientShredding
     access_request: AccessRequest
     training: TrainingWorld
+    walls: WallsWorld
 
 
 @dataclass
@@ -189,6 +231,19 @@ class TrainingWorld:
     version: DocumentVersion
     rule: AssignmentRule
     bob: User
+
+
+@dataclass
+class WallsWorld:
+    """What issue 7's URLs name: a wall screening Walter from the matter, Bridget's ended emergency
+    access, Bob's grant under review by Alice, Charlie's intake check."""
+
+    wall: EthicalWall
+    emergency: BreakGlassAccess
+    campaign: AccessReviewCampaign
+    item: AccessReviewItem
+    check: ConflictCheck
+    charlie: User
 
 
 @dataclass(frozen=True)
@@ -267,6 +322,16 @@ REGISTRY: dict[str, Entry] = {
     "training:assign": Entry(HR_ONLY, lambda w: {"pk": w.training.course.pk}, 200),
     "training:rule_end": Entry(HR_ONLY, lambda w: {"pk": w.training.rule.pk}, 405),
     "training:version_new": Entry(HR_ONLY, lambda w: {"pk": w.training.document.pk}, 200),
+    # --- walls, emergency access, reviews, conflict checks ---------------------------------------
+    "access:wall_detail": Entry(WALL_OFFICERS_ONLY, lambda w: {"pk": w.walls.wall.pk}, 200),
+    "access:wall_lift": Entry(WALL_OFFICERS_ONLY, lambda w: {"pk": w.walls.wall.pk}, 405),
+    "access:wall_acknowledge": Entry(NAMED_BY_WALL, lambda w: {"pk": w.walls.wall.pk}, 200),
+    "access:break_glass_review": Entry(SECURITY_OFFICER_ONLY, lambda w: {"pk": w.walls.emergency.pk}, 200),
+    "access:review_detail": Entry(SECURITY_OFFICER_ONLY, lambda w: {"pk": w.walls.campaign.pk}, 200),
+    "access:review_close": Entry(SECURITY_OFFICER_ONLY, lambda w: {"pk": w.walls.campaign.pk}, 405),
+    "access:review_decide": Entry(ITEM_REVIEWER_ONLY, lambda w: {"pk": w.walls.item.pk}, 405),
+    "matters:conflict_detail": Entry(CONFLICTS_ONLY, lambda w: {"pk": w.walls.check.pk}, 200),
+    "matters:lateral_hire": Entry(HR_AND_CONFLICTS, lambda w: {"user_id": w.walls.charlie.pk}, 200),
     # --- the admin site: matters and grants, as metadata ----------------------------------
     "admin:view_on_site": Entry(
         ADMIN_METADATA,
@@ -385,7 +450,41 @@ def _training_world(harriet, bob) -> TrainingWorld:
 
 
 @pytest.fixture
-def world(matter, alice, bob, charlie, harriet) -> World:
+def walter(db):
+    return _persona("walter", "Walter", (Role.LAWYER,))
+
+
+@pytest.fixture
+def bridget(db):
+    return _persona("bridget", "Bridget", (Role.LAWYER,))
+
+
+def _walls_world(matter, alice, bob, charlie, walter, bridget) -> WallsWorld:
+    # Walter's grant predates the wall (a wall written directly, as if the grant had slipped through):
+    # the policy must refuse him whatever he holds.
+    grant(walter, matter, GrantLevel.DOWNLOAD)
+    wall = EthicalWall.objects.create(
+        kind=WallKind.EXCLUSIONARY, client=matter.client, matter=matter, reason="Acted for the bidder", memo="Screened"
+    )
+    WallMember.objects.create(wall=wall, user=walter)
+    started = timezone.now() - timedelta(hours=6)
+    emergency_grant = grant(bridget, matter, GrantLevel.VIEW, expires_at=timezone.now() + timedelta(hours=1))
+    MatterUserGrant.objects.filter(pk=emergency_grant.pk).update(expires_at=started + timedelta(hours=4))
+    emergency = BreakGlassAccess.objects.create(
+        user=bridget, matter=matter, reason="Court filing tonight", started_at=started,
+        expires_at=started + timedelta(hours=4),
+    )  # fmt: skip
+    campaign = start_campaign(actor=None, name="Q4 2026")
+    item = campaign.items.get(user=bob, matter=matter)
+    intake = MatterFactory(number="2026-INT-0001", status=MatterStatus.INTAKE, responsible_partner=alice)
+    check = ConflictCheck.objects.create(matter=intake, run_by=charlie, hits=[])
+    return WallsWorld(
+        wall=wall, emergency=emergency, campaign=campaign, item=item, check=check, charlie=charlie
+    )  # fmt: skip
+
+
+@pytest.fixture
+def world(matter, alice, bob, charlie, harriet, walter, bridget) -> World:
     matter.title = "Operation Bluefin"
     matter.description = "Undisclosed tender offer for a listed fishery."
     matter.save()
@@ -431,6 +530,7 @@ def world(matter, alice, bob, charlie, harriet) -> World:
             ends_on=timezone.localdate() + timedelta(days=10),
         ),
         training=_training_world(harriet, bob),
+        walls=_walls_world(matter, alice, bob, charlie, walter, bridget),
     )  # fmt: skip
 
 
@@ -483,7 +583,16 @@ def test_matrix(key, world, client, request):
             pytrace=False,
         )
     url = build_url(pattern, entry.kwargs(world))
-    everyone = {*OUTSIDERS, *ADMIN_VISITORS, *NOT_REVIEWERS, *KEY_ADMINS, *NOT_KEY_ADMINS, *NOT_REQUESTERS, *HR}
+    everyone = {
+        *OUTSIDERS,
+        *ADMIN_VISITORS,
+        *NOT_REVIEWERS,
+        *KEY_ADMINS,
+        *NOT_KEY_ADMINS,
+        *NOT_REQUESTERS,
+        *HR,
+        "connie",
+    }
     people = {name: request.getfixturevalue(name) for name in everyone}
 
     if entry.expect == NOT_FOUND:
