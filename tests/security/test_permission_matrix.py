@@ -53,6 +53,13 @@ the objects in ``World`` and what is expected:
 - ``FIRM_CONTENT`` — a published course, its quiz and handout, and the current
   agreement: the firm's own material, which every member of staff reads (with the
   reason). The content check runs on each page anyway.
+- Issue 7: ``WALL_OFFICERS_ONLY`` (a wall's page and lifting: the security officer and the
+  conflicts partner), ``NAMED_BY_WALL`` (a wall's memo: only the people it names),
+  ``SECURITY_OFFICER_ONLY`` (reviewing emergency access, an access review's report and closing),
+  ``ITEM_REVIEWER_ONLY`` (deciding a grant under review: its partner), ``CONFLICTS_ONLY`` (an intake
+  check: the conflicts partner, and read-only the lawyer who ran it), ``HR_AND_CONFLICTS`` (a lateral
+  hire's prior engagements). And two more outsiders on every matter URL: Walter, who holds a grant
+  but an ethical wall screens him, and Bridget, whose emergency access has ended.
 """
 
 from __future__ import annotations
