@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.dateparse import parse_date
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -88,9 +88,10 @@ def message(kind: str, params: dict) -> str:
     if "level" in values:
         values["level"] = level_label(values["level"]).lower()
     if "until" in values:
-        values["until"] = _date(values["until"])
-    if "due" in values:
-        values["due"] = _date(values["due"])
+        values["until"] = _moment(values["until"])
+    for key in ("due", "closes"):
+        if key in values:
+            values[key] = _date(values[key])
     if values.get("title_zh") and (translation.get_language() or "").lower().startswith("zh"):
         values["title"] = values["title_zh"]
     wording = {
@@ -127,6 +128,21 @@ def message(kind: str, params: dict) -> str:
             "%(person)s has left the firm: %(count)d grants were revoked and their sessions ended.",
             int(params.get("count") or 0),
         ),
+        NotificationKind.WALL_MEMO: _wall_memo(params),
+        NotificationKind.WALL_REVOKED: _(
+            "Your access to matter %(number)s was revoked: an ethical wall was erected around it."
+        ),
+        NotificationKind.BREAK_GLASS: _(
+            "%(person)s opened matter %(number)s in an emergency, with access until %(until)s. "
+            "Review the emergency access."
+        ),
+        NotificationKind.REVIEW_ASSIGNED: ngettext(
+            "Access review “%(name)s”: %(count)d grant awaits your decision by %(closes)s. "
+            "Confirm or revoke it; an unconfirmed grant is revoked when the review closes.",
+            "Access review “%(name)s”: %(count)d grants await your decision by %(closes)s. "
+            "Confirm or revoke each; unconfirmed grants are revoked when the review closes.",
+            int(params.get("count") or 0),
+        ),
     }.get(kind)
     if wording is None:
         return ""
@@ -137,12 +153,42 @@ def message(kind: str, params: dict) -> str:
         return str(NotificationKind(kind).label)
 
 
+def _wall_memo(params: dict) -> str:
+    """An ethical wall's memo notice: which way the wall works, around a matter or a whole client."""
+    inclusionary = params.get("kind") == "inclusionary"
+    if "client" in params and "number" not in params:
+        if inclusionary:
+            return _(
+                "An ethical wall lets only the people it names work on the matters of client %(client)s, "
+                "and it names you. Read its memo and acknowledge it."
+            )
+        return _(
+            "An ethical wall now keeps you from every matter of client %(client)s. Read its memo and acknowledge it."
+        )
+    if inclusionary:
+        return _(
+            "An ethical wall lets only the people it names work on matter %(number)s, and it names you. "
+            "Read its memo and acknowledge it."
+        )
+    return _("An ethical wall now keeps you from matter %(number)s. Read its memo and acknowledge it.")
+
+
 def level_label(value: str) -> str:
     """A grant level's name in the active language (a stored value from an older release as is)."""
     try:
         return str(GrantLevel(value).label)
     except ValueError:
         return str(value)
+
+
+def _moment(value: str) -> str:
+    """A date, or a date and time ("2026-03-02T14:00+08:00": emergency access ends within hours)."""
+    parsed = parse_datetime(value) if isinstance(value, str) and len(value) > len("2026-03-02") else None
+    if parsed is None:
+        return _date(value)
+    if timezone.is_aware(parsed):
+        parsed = timezone.localtime(parsed)
+    return date_format(parsed, "DATETIME_FORMAT")
 
 
 def _date(value: str) -> str:

@@ -16,6 +16,11 @@ finds nothing new. The rules:
   outside ``work_starts`` to ``work_ends`` or on a day not in ``work_days``.
 - ``departing_staff``: any event of a person whose employment status is
   departing (HIGH) or departed (CRITICAL).
+- ``wall_breach``: a refusal recorded as an ethical wall's (detail ``screened``) —
+  a screened person tried to open a walled matter or its documents (HIGH, per
+  person and matter). Always on: it has no threshold.
+- ``break_glass``: every emergency access (``access.break_glass`` succeeded), one
+  alert each, naming the person and the matter (HIGH). Always on.
 
 A window "within N minutes" ending at an event at time t holds the events of
 ``(t - N minutes, t]``. The window rules count over all events in that span,
@@ -76,7 +81,8 @@ def run_detection(now: datetime.datetime | None = None) -> dict[str, int]:
 
 
 def detect(events: list[AuditEvent], config: DetectionSettings) -> list[Finding]:
-    """What the enabled rules find in ``events`` (in chain order), one finding per rule and subject."""
+    """What the enabled rules find in ``events`` (in chain order): one finding per rule and subject
+    (and matter, for the rules about one), one per event for emergency access."""
     findings: list[Finding] = []
     if config.bulk_download_enabled:
         findings += bulk_downloads(events, config)
@@ -86,6 +92,9 @@ def detect(events: list[AuditEvent], config: DetectionSettings) -> list[Finding]
         findings += off_hours(events, config)
     if config.departing_staff_enabled:
         findings += departing_staff(events)
+    # No setting turns these off: a wall's breach and emergency access are always worth a look.
+    findings += wall_breaches(events)
+    findings += break_glass(events)
     return findings
 
 
@@ -187,6 +196,36 @@ def departing_staff(events: list[AuditEvent]) -> list[Finding]:
     for actor_id, status in leaving.items():
         finding = _finding(Rule.DEPARTING_STAFF, severity_for_departure(status), by_actor[actor_id], actor_id=actor_id)
         finding.facts = {"employment_status": status}
+        findings.append(finding)
+    return findings
+
+
+def wall_breaches(events: list[AuditEvent]) -> list[Finding]:
+    by_subject: dict[tuple, list[AuditEvent]] = defaultdict(list)
+    for event in events:
+        if event.outcome != Outcome.DENIED or event.actor_id is None:
+            continue
+        if (event.record.get("detail") or {}).get("screened") is True:
+            by_subject[(event.actor_id, event.matter_id)].append(event)
+    findings = []
+    for (actor_id, matter_id), mine in by_subject.items():
+        finding = _finding(Rule.WALL_BREACH, Severity.HIGH, mine, actor_id=actor_id)
+        # What was tried is in the events themselves (the alert links them); the alert counts them.
+        finding.matter_id, finding.matter_number = matter_id, mine[-1].record.get("matter_number") or ""
+        findings.append(finding)
+    return findings
+
+
+def break_glass(events: list[AuditEvent]) -> list[Finding]:
+    findings = []
+    for event in events:
+        if event.action != AuditAction.BREAK_GLASS or event.outcome != Outcome.SUCCESS or event.actor_id is None:
+            continue
+        finding = _finding(Rule.BREAK_GLASS, Severity.HIGH, [event], actor_id=event.actor_id)
+        finding.matter_id, finding.matter_number = event.matter_id, event.record.get("matter_number") or ""
+        detail = event.record.get("detail") or {}
+        # Identifiers and times only (access.break_glass): the person's written reason is not in the event.
+        finding.facts = {key: detail[key] for key in ("break_glass_id", "hours", "expires_at") if key in detail}
         findings.append(finding)
     return findings
 

@@ -12,13 +12,24 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from access.access_requests import approve_access_request, deny_access_request, request_access
+from access.break_glass import open_in_emergency
 from access.expiry import expire_grants
-from access.models import EmploymentStatus, GrantLevel, MatterUserGrant, Notification, NotificationKind, Role
+from access.models import (
+    EmploymentStatus,
+    GrantLevel,
+    MatterUserGrant,
+    Notification,
+    NotificationKind,
+    Role,
+    WallKind,
+)
 from access.notifications import message, notify, notify_many, send_emails_for
+from access.reviews import start_campaign
 from access.services import add_team_member, end_access_of_departed_users, revoke_team_grant
+from access.wall_services import erect_wall
 from matters.models import Classification
 from tests.access.test_sign_in import T0
 from tests.factories import MatterFactory, UserFactory, grant, make_course
@@ -61,6 +72,11 @@ PARAMS = {
     NotificationKind.TRAINING_REMINDER: COURSE,
     NotificationKind.TRAINING_OVERDUE: COURSE,
     NotificationKind.TRAINING_ESCALATION: {**COURSE, "person": "Bob Test"},
+    # access.wall_services, access.break_glass and access.reviews.
+    NotificationKind.WALL_MEMO: {"kind": "exclusionary", "number": NUMBER},
+    NotificationKind.WALL_REVOKED: {"number": NUMBER},
+    NotificationKind.BREAK_GLASS: {"person": "Bob Test", "number": NUMBER, "until": "2026-03-02T14:00+08:00"},
+    NotificationKind.REVIEW_ASSIGNED: {"name": "Access review 2026 Q1", "count": 3, "closes": "2026-03-16"},
 }
 TRAINING_KINDS = frozenset(
     {
@@ -76,6 +92,10 @@ def named_in(kind, language: str) -> list[str]:
     """What the sentence must name: the matter, the person who left, or the course (in the reader's language)."""
     if kind == NotificationKind.DEPARTURE:
         return ["Bob Test"]
+    if kind == NotificationKind.BREAK_GLASS:
+        return ["Bob Test", NUMBER]
+    if kind == NotificationKind.REVIEW_ASSIGNED:
+        return ["Access review 2026 Q1"]
     if kind in TRAINING_KINDS:
         title = COURSE["title_zh"] if language.startswith("zh") else COURSE["title"]
         return [title, "Bob Test"] if kind == NotificationKind.TRAINING_ESCALATION else [title]
@@ -251,6 +271,27 @@ def test_levels_and_dates_are_worded_for_people():
     assert "2026" in text
 
 
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"kind": "exclusionary", "number": NUMBER}, f"keeps you from matter {NUMBER}"),
+        ({"kind": "exclusionary", "client": "C-00042"}, "keeps you from every matter of client C-00042"),
+        ({"kind": "inclusionary", "number": NUMBER}, f"work on matter {NUMBER}, and it names you"),
+        ({"kind": "inclusionary", "client": "C-00042"}, "the matters of client C-00042, and it names you"),
+    ],
+)
+def test_a_wall_memo_says_which_way_the_wall_works_and_around_what(params, expected):
+    assert expected in message(NotificationKind.WALL_MEMO, params)
+
+
+def test_emergency_access_ends_at_a_time_worded_for_people():
+    with translation.override("en"), timezone.override("Asia/Shanghai"):
+        text = message(NotificationKind.BREAK_GLASS, PARAMS[NotificationKind.BREAK_GLASS])
+
+    assert "2 p.m." in text
+    assert "T14" not in text
+
+
 def test_a_sentence_missing_a_parameter_falls_back_to_the_kind(caplog):
     with caplog.at_level(logging.WARNING, logger="access.notifications"):
         text = message(NotificationKind.REQUEST_APPROVED, {"number": NUMBER})
@@ -292,6 +333,15 @@ def test_what_the_services_store_reads_as_a_sentence(alice, bob, charlie, dana, 
         assign_course(actor=hr, course=course, target=RuleTarget.PERSON, person=charlie, due_on=today + timedelta(3))
         send_reminders(today + timedelta(3))
         record_lapses(today + timedelta(4))
+        # An ethical wall revokes Charlie's grant and sends him its memo; his emergency access on
+        # another matter tells the security officer; a recertification tells Alice what to review.
+        walled = MatterFactory(responsible_partner=alice)
+        grant(charlie, walled, GrantLevel.VIEW)
+        erect_wall(actor=dana, kind=WallKind.EXCLUSIONARY, client=walled.client, matter=walled, people=[charlie],
+                   reason=SECRET, memo=SECRET)  # fmt: skip
+        emergency = MatterFactory(responsible_partner=alice, classification=Classification.INTERNAL)
+        open_in_emergency(user=charlie, number=emergency.number, reason=SECRET)
+        start_campaign(actor=dana)
         clock.move_to(T0 + timedelta(days=15))
         expire_grants()
     assert hr.notifications.filter(kind=NotificationKind.DEPARTURE).exists()
