@@ -26,7 +26,6 @@ from access.models import (
     UserSession,
 )
 from access.notifications import notify
-from access.walls import screen_of
 from audit.actions import AuditAction
 from audit.events import record_event
 from matters.models import Classification, ConflictCheck, ConflictStatus, Matter, MatterStatus
@@ -94,7 +93,7 @@ def check_grant(
     if errors:
         raise ValidationError(errors)
     if matter is not None:
-        _check_conflicts(matter, user)
+        _check_conflicts(matter, user, group)
     if actor is not None and matter is not None and matter.classification >= Classification.HIGHLY_CONFIDENTIAL:
         from access.access_requests import missing_capacities
 
@@ -110,17 +109,20 @@ def check_grant(
             )
 
 
-def _check_conflicts(matter: Matter, user: User | None) -> None:
+def _check_conflicts(matter: Matter, user: User | None, group: Group | None = None) -> None:
     """No access to a matter awaiting conflict clearance, to a person a wall screens from it, or to a
     lateral hire whose pending conflict check found it (walls are proposed before any grant)."""
     if matter.status == MatterStatus.INTAKE:
         raise ValidationError(
             {NON_FIELD_ERRORS: _("This matter is awaiting conflict clearance: no access can be given yet.")}
         )
+    from access.wall_services import screening_wall  # it imports this module
+
+    if screening_wall(matter=matter, user=user, group=group) is not None:
+        field = "group" if group is not None else "user"
+        raise ValidationError({field: _("An ethical wall screens this person or team from the matter.")})
     if user is None:
         return
-    if screen_of(user).covers(matter):
-        raise ValidationError({"user": _("An ethical wall screens this person from the matter.")})
     pending = ConflictCheck.objects.filter(person=user, status=ConflictStatus.PENDING).values_list("hits", flat=True)
     if any(
         hit.get("matter_id") == str(matter.pk) or hit.get("client_code") == matter.client.code

@@ -112,6 +112,8 @@ def raise_alert(finding: Finding, *, now: datetime.datetime | None = None) -> tu
 
 
 def _open_alert_for(finding: Finding, now: datetime.datetime) -> Alert | None:
+    if finding.rule == Rule.BREAK_GLASS:
+        return None  # every emergency access is its own alert, reviewed on its own
     alerts = Alert.objects.select_for_update().filter(
         rule=finding.rule, status__in=OPEN_STATUSES, created_at__gte=now - MERGE_WINDOW
     )
@@ -119,7 +121,7 @@ def _open_alert_for(finding: Finding, now: datetime.datetime) -> Alert | None:
         alerts = alerts.filter(subject_id=finding.subject_id)
     else:
         alerts = alerts.filter(subject__isnull=True, facts__ip=finding.facts.get("ip"))
-    if finding.rule == Rule.OFF_HOURS:
+    if finding.rule in (Rule.OFF_HOURS, Rule.WALL_BREACH):
         alerts = alerts.filter(matter_id=finding.matter_id)
     return alerts.order_by("-created_at", "-pk").first()
 
@@ -390,6 +392,17 @@ def describe_alert(alert: Alert) -> str:
                 count,
             )
         return message % {"person": person, "count": count}
+    if alert.rule == Rule.WALL_BREACH:
+        return ngettext(
+            "%(person)s tried to reach matter %(matter)s through an ethical wall (%(count)d attempt).",
+            "%(person)s tried to reach matter %(matter)s through an ethical wall (%(count)d attempts).",
+            count,
+        ) % {"person": person, "matter": alert.matter_number or "—", "count": count}
+    if alert.rule == Rule.BREAK_GLASS:
+        return _("%(person)s opened matter %(matter)s in an emergency; review it.") % {
+            "person": person,
+            "matter": alert.matter_number or "—",
+        }
     return alert.get_rule_display()
 
 
@@ -411,6 +424,10 @@ def describe_threshold(alert: Alert) -> str:
         return _("Fires on any use of a matter classified %(level)s or higher outside working hours.") % {
             "level": level
         }
+    if alert.rule == Rule.WALL_BREACH:
+        return _("Fires on any attempt by a person an ethical wall screens from the matter.")
+    if alert.rule == Rule.BREAK_GLASS:
+        return _("Fires on every use of emergency access.")
     return _("Fires on any activity of a person who is leaving or has left the firm.")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.urls import reverse
 
@@ -269,7 +269,12 @@ def test_an_inclusionary_wall_revokes_every_grant_but_those_of_the_people_and_te
 def test_an_inclusionary_wall_keeps_out_whoever_it_does_not_name(matter, alice, bob, charlie, dana):
     late = team("Late team", charlie)
     erect(dana, WallKind.INCLUSIONARY, matter, people=[alice, bob])
-    grant(late, matter, GrantLevel.VIEW)  # as the system could: the policy still refuses
+    with pytest.raises(ValidationError):  # a grant through the services is refused…
+        grant(late, matter, GrantLevel.VIEW)
+    # …and one written around them (an import, the admin's raw tables) still opens nothing.
+    MatterGroupGrant.objects.create(
+        group=late, content_object=matter, permission=Permission.objects.get(codename=GrantLevel.VIEW)
+    )
 
     assert count_visible_matters(charlie) == 0
     assert count_visible_matters(bob) == 1
