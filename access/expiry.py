@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from access.break_glass import EMERGENCY_REASON
 from access.models import (
     AccessRequest,
     GrantLevel,
@@ -138,6 +139,8 @@ def _warn_holders(now: datetime) -> int:
 def _warn(model, now: datetime) -> int:
     horizon = now + timedelta(days=settings.ACCESS_EXPIRY_WARNING_DAYS)
     due = model.objects.filter(expires_at__gt=now, expires_at__lte=horizon, expiry_warned_at__isnull=True)
+    # Emergency access lasts hours and is never renewed: nobody is invited to ask for more of it.
+    due = due.exclude(reason=EMERGENCY_REASON)
     person = "user_id" if model is MatterUserGrant else "content_object__responsible_partner_id"
     columns = ("pk", person, "expires_at", "permission__codename", "content_object_id", "content_object__number")
     if model is MatterGroupGrant:

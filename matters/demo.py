@@ -86,17 +86,22 @@ PERSONAS = [
                  "(My training)"),
     Persona("dana", "Dana", "Zhou", (Role.SECURITY_OFFICER,), Department.RISK,
             note="security officer; sees no matter contents. Approvals queue: Bob's highly confidential request "
-                 "needs her second approval. Notifications"),
+                 "needs her second approval. Audit → Alerts: Bob's emergency access (review it under Access "
+                 "overview → Emergency access). Ethical walls; Access reviews: the quarter's campaign"),
     Persona("harriet", "Harriet", "Sun", (Role.HR,), Department.HUMAN_RESOURCES,
             note="HR; runs the training programme (Training programme: dashboard, courses, agreements, CSV); "
                  "notified of what is revoked when Frank leaves and that Charlie's training is overdue"),
+    Persona("connie", "Connie", "Huang", (Role.CONFLICTS, Role.PARTNER), Department.RISK,
+            note="conflicts partner; Conflict checks: Bob's intake of 2026-LIT-0005 hit 2026-LIT-0001 (clear it, "
+                 "with a wall if needed); Ethical walls: Erin is screened from 2026-LIT-0002"),
     Persona("adam", "Adam", "Xu", (Role.ADMINISTRATOR,), Department.IT, staff=True,
             note="administrator; manages users and grants in the admin site, sees no matter contents. Approvals "
                  "queue: every request, Charlie's for a number no matter has among them (deny it)"),
     Persona("victor", "Victor", "Ma", (Role.VENDOR,), Department.EXTERNAL,
             note="e-discovery vendor; one matter, grant expires in 14 days"),
     Persona("erin", "Erin", "Zhao", (Role.LAWYER,), Department.LITIGATION, enrolled=False,
-            note="new associate; sets up her authenticator at first sign-in"),
+            note="new associate; sets up her authenticator at first sign-in. An ethical wall screens her from "
+                 "2026-LIT-0002 (Not found, although her team holds it): its memo is in her notifications"),
     Persona("frank", "Frank", "Liu", (Role.LAWYER,), Department.CORPORATE, status=EmploymentStatus.DEPARTING,
             manager="alice",
             note="leaving the firm in two weeks; on that day his grants and sessions end, Alice and Harriet are told"),
@@ -314,6 +319,10 @@ def seed_demo() -> list[DemoAccount]:
 
     seed_training(users)
     run_daily()
+    # Walls, a conflict check waiting, an emergency access to review, the quarter's access review.
+    from matters.demo_walls import seed_walls
+
+    seed_walls(users)
     return [_account(persona, users[persona.username]) for persona in PERSONAS]
 
 
