@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format messages bench bench-audit bench-vault bench-grants bench-training clean
+.PHONY: help install run test lint format messages bench bench-audit bench-vault bench-grants bench-training bench-walls clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ bench-grants: $(STAMP) ## Benchmark the daily grant-expiry job on PostgreSQL (se
 
 bench-training: $(STAMP) ## Benchmark training compliance and HR's dashboard on PostgreSQL (see bench/README.md, Training)
 	$(BIN)/python -m bench.training $(BENCH_ARGS)
+
+bench-walls: $(STAMP) ## Benchmark the policy with ethical walls on PostgreSQL (see bench/README.md, Walls)
+	$(BIN)/python -m bench.walls $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and local data (var/)
 	rm -rf $(VENV) var

@@ -140,6 +140,11 @@ def open_in_emergency(*, user: User, number: str, reason: str) -> BreakGlassAcce
     number = (number or "").strip()
     if not number:
         raise ValidationError({"number": _("Enter the matter number.")})
+    # A person whose training is overdue (or agreement unsigned) is told so before any number is
+    # looked up: answered per matter, it would tell which numbers are confidential matters.
+    gate = gate_refusal(user, Classification.CONFIDENTIAL)
+    if gate is not None:
+        raise _refuse(user, number, None, gate.reason, str(gate.reason))
     matter = Matter.objects.select_related("client").filter(number=number).first()
     # Refusals are recorded outside the transaction below, so that raising keeps them.
     why = _refusal(user, matter)
@@ -152,11 +157,6 @@ def open_in_emergency(*, user: User, number: str, reason: str) -> BreakGlassAcce
     except ValidationError:
         raise _refuse(user, number, matter, _NOT_GRANTABLE) from None
     _check_not_held(user, matter)
-    gate = gate_refusal(user, matter.classification)
-    if gate is not None:
-        # The grant would open nothing (overdue training, an unsigned agreement…): say what to put right.
-        # Only someone every other check let through learns this, and it is about them, not the matter.
-        raise _refuse(user, number, matter, gate.reason, str(gate.reason))
     with transaction.atomic():
         # One emergency at a time per person: a second submission waits, then finds the grant.
         User.objects.select_for_update().filter(pk=user.pk).first()

@@ -42,7 +42,7 @@ from access.models import (
     NotificationKind,
     RequestStatus,
 )
-from access.policy import BROWSING_ROLES, Decision, gate_refusal, requestable_matters, visible_matters
+from access.policy import BROWSING_ROLES, Decision, gate_refusal, requestable_matters, screen_for, visible_matters
 from access.request_forms import AccessRequestForm, ApproveForm, DenyForm
 from audit.actions import AuditAction
 from audit.events import record_event
@@ -164,14 +164,20 @@ def request_withdraw(request: HttpRequest, pk) -> HttpResponse:
 
 def my_access(request: HttpRequest) -> HttpResponse:
     user, now = request.user, timezone.now()
+    # What an ethical wall screens the person from is not theirs to see, whatever grant stays
+    # (a team's grant outlives a wall that names one member): left out, as the matter list does.
+    screen = screen_for(user)
+    screened = Q(content_object_id__in=screen.matter_ids) | Q(content_object__client_id__in=screen.client_ids)
     direct = (
         MatterUserGrant.objects.live(now)
+        .exclude(screened)
         .filter(user=user)
         .select_related("content_object", "permission")
         .order_by("content_object__number")
     )
     via_teams = (
         MatterGroupGrant.objects.live(now)
+        .exclude(screened)
         .filter(group__user=user)
         .select_related("content_object", "group", "permission")
         .order_by("content_object__number", "group__name")

@@ -26,6 +26,7 @@ from access.models import (
     UserSession,
 )
 from access.notifications import notify
+from access.walls import screen_of
 from audit.actions import AuditAction
 from audit.events import record_event
 from matters.models import Classification, ConflictCheck, ConflictStatus, Matter, MatterStatus
@@ -242,7 +243,8 @@ def add_team_member(
         )
         holders = [user] if user is not None else list(group.user_set.all())
         notify(
-            [person for person in holders if person.pk != actor.pk],
+            # A team member a wall screens from the matter is not told it exists.
+            [person for person in holders if person.pk != actor.pk and not screen_of(person).covers(matter)],
             NotificationKind.GRANT_ADDED,
             {"approver": str(actor), "number": matter.number, "level": GrantLevel(level).value},
             matter.get_absolute_url(),

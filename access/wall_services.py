@@ -88,6 +88,8 @@ def erect_wall(
     """
     if not may_manage_walls(actor):
         raise PermissionDenied
+    if _names_officer(actor, client, matter):
+        raise PermissionDenied  # a wall keeps the officer out of these matters: not theirs to wall
     people, groups = _distinct(people), _distinct(groups)
     _check_wall(kind=kind, client=client, matter=matter, people=people, groups=groups, reason=reason, memo=memo)
     if requires_acknowledgement is None:
@@ -203,7 +205,7 @@ def _conflicting_grants(wall: EthicalWall) -> tuple[QuerySet, QuerySet]:
 
     Exclusionary: every direct grant of someone it names (directly or through a group),
     and the grants of the groups it names. Inclusionary: every direct grant of someone it
-    does not name, and the grants of every group it does not name.
+    does not name, and the grants of every group it does not name unless someone it names is in it.
     """
     named = named_people(wall).values("pk")
     named_groups = wall.members.filter(group__isnull=False).values("group_id")
@@ -211,7 +213,12 @@ def _conflicting_grants(wall: EthicalWall) -> tuple[QuerySet, QuerySet]:
     via_group = MatterGroupGrant.objects.live().filter(_walled(wall))
     if wall.kind == WallKind.EXCLUSIONARY:
         return direct.filter(user_id__in=named), via_group.filter(group_id__in=named_groups)
-    return direct.exclude(user_id__in=named), via_group.exclude(group_id__in=named_groups)
+    # A team with someone the wall lets in keeps its grant (the policy keeps the others out), as an
+    # exclusionary wall keeps the grant of a team with someone it screens: nobody named loses access.
+    with_named = User.groups.through.objects.filter(user_id__in=named).values("group_id")
+    return direct.exclude(user_id__in=named), via_group.exclude(group_id__in=named_groups).exclude(
+        group_id__in=with_named
+    )
 
 
 def _revoke_conflicting_grants(wall: EthicalWall, *, actor: User) -> tuple[list[dict], set[tuple[int, str]]]:
@@ -312,9 +319,27 @@ def screening_wall(*, matter: Matter, user: User | None = None, group: Group | N
 
 
 @transaction.atomic
+def _names_officer(user: User, client, matter) -> bool:
+    """Whether a live exclusionary wall around ``matter`` (or any of ``client``'s matters) names ``user``."""
+    walls = EthicalWall.objects.live().filter(kind=WallKind.EXCLUSIONARY, client=client)
+    if matter is not None:
+        walls = walls.filter(Q(matter__isnull=True) | Q(matter=matter))
+    groups = User.groups.through.objects.filter(user_id=user.pk).values("group_id")
+    return WallMember.objects.filter(Q(user_id=user.pk) | Q(group_id__in=groups), wall__in=walls).exists()
+
+
+def screens_officer(user: User, wall: EthicalWall) -> bool:
+    """Whether an exclusionary ``wall`` names ``user`` (directly or through a team): a conflicts
+    partner screened by a wall may neither read it nor lift it."""
+    if wall.kind != WallKind.EXCLUSIONARY:
+        return False
+    groups = User.groups.through.objects.filter(user_id=user.pk).values("group_id")
+    return wall.members.filter(Q(user_id=user.pk) | Q(group_id__in=groups)).exists()
+
+
 def lift_wall(*, actor: User, wall: EthicalWall, reason: str) -> EthicalWall:
     """Lift a live wall, saying why. Its members and history stay; nothing it revoked comes back."""
-    if not may_manage_walls(actor):
+    if not may_manage_walls(actor) or screens_officer(actor, wall):
         raise PermissionDenied
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the wall is lifted.")})

@@ -163,12 +163,16 @@ def _add_errors(form: WallForm, exc: ValidationError) -> None:
 @wall_officer_only
 def wall_detail(request: HttpRequest, pk) -> HttpResponse:
     wall = get_object_or_404(_walls(*_TEXTS), pk=pk)
+    if wall_services.screens_officer(request.user, wall):
+        raise Http404  # a wall that names the officer is not theirs to read or lift
     return render(request, "access/walls/detail.html", _detail_context(wall, LiftForm()))
 
 
 @wall_officer_only
 def wall_lift(request: HttpRequest, pk) -> HttpResponse:
     wall = get_object_or_404(_walls(*_TEXTS), pk=pk)
+    if wall_services.screens_officer(request.user, wall):
+        raise Http404  # a wall that names the officer is not theirs to read or lift
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     form = LiftForm(request.POST)

@@ -126,8 +126,11 @@ def _matches(by_name: dict, by_id: dict, exclude_matter: Matter | None) -> Itera
         .values_list("matter_id", "matter__number", "matter__client__code", "role", "name_index", "id_number_index")
     )
     if exclude_matter is not None:
-        clients = clients.exclude(pk=exclude_matter.pk)
-        parties = parties.exclude(matter_id=exclude_matter.pk)
+        # The new matter, and every other matter of its own client: acting again for a client is
+        # no conflict with acting for it before, and listing those matters would show the intake
+        # lawyer numbers they may not see.
+        clients = clients.exclude(client_id=exclude_matter.client_id)
+        parties = parties.exclude(matter__client_id=exclude_matter.client_id)
     for matter_id, number, code, name_index, id_index, alias_index in clients:
         found = positions(name_index, id_index) + [(p, "name") for p in by_name.get(alias_index or "", ())]
         yield matter_id, number, code, PartyRole.CLIENT.value, found

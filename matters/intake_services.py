@@ -25,6 +25,7 @@ from access.access_requests import expires_at_for, is_eligible, max_days
 from access.models import GrantLevel, NotificationKind, Role, User
 from access.notifications import notify
 from access.services import grant_matter_access
+from access.walls import screen_of
 from audit.actions import AuditAction
 from audit.events import record_event
 from matters.conflicts import Searched, check_indexes
@@ -117,6 +118,11 @@ def open_matter(
     """
     if not may_open_matters(actor):
         raise PermissionDenied
+    if client is not None and client.pk in screen_of(actor).client_ids:
+        # A wall around all the client's matters screens the intake lawyer: the check would list them.
+        raise ValidationError(
+            {"client_code": _("You cannot open a matter for this client. Ask the conflicts partner.")}
+        )
     number = number.strip()
     _check_intake(number, client, new_client, responsible_partner, adverse, related)
     try:

@@ -299,7 +299,12 @@ def test_a_person_refused_by_their_training_is_told_why_and_nothing_is_opened(ma
     message = refusal(charlie, matter.number).message_dict["number"][0]
     assert "Confidentiality duties" in message
     assert not MatterUserGrant.objects.filter(user=charlie).exists()
-    assert events(AuditAction.BREAK_GLASS, Outcome.DENIED)[0]["matter_number"] == matter.number
+    # Told before the number is looked up: the refusal names no matter, so it tells nothing about one.
+    (refused,) = events(AuditAction.BREAK_GLASS, Outcome.DENIED)
+    assert refused["matter_number"] == ""
+    assert refused["detail"] == {"requested_number": matter.number}
+    no_such = refusal(charlie, "2099-NO-0001").message_dict["number"][0]
+    assert no_such == message
 
 
 # --- the review ---------------------------------------------------------------------------------------------

@@ -130,11 +130,16 @@ def test_empty_names_and_identifiers_match_nothing():
     assert check_indexes([Searched("blank", PartyRole.ADVERSE)]) == []
 
 
-def test_the_new_matter_does_not_find_itself(huaxin):
+def test_the_new_matter_finds_neither_itself_nor_its_own_client_s_other_matters(huaxin):
+    # Acting again for a client is no conflict, and its other matters' numbers are not the
+    # intake lawyer's to see.
     _client, (first, second) = huaxin
-    assert numbers(run_check(names=adverse(HUAXIN), exclude_matter=first)) == [second.number]
-    PartyFactory(matter=first, name="Orion Semiconductor Ltd.")
+    assert run_check(names=adverse(HUAXIN), exclude_matter=first) == []
+    PartyFactory(matter=second, name="Orion Semiconductor Ltd.")
     assert run_check(names=adverse("Orion Semiconductor Ltd."), exclude_matter=first) == []
+    other = MatterFactory(number="2026-OTH-0001")
+    PartyFactory(matter=other, name="Orion Semiconductor Ltd.")
+    assert numbers(run_check(names=adverse("Orion Semiconductor Ltd."), exclude_matter=first)) == [other.number]
 
 
 def test_one_hit_per_matter_and_searched_entry_keeps_the_most_telling(huaxin):
