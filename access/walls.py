@@ -11,10 +11,19 @@ person's walls for a page; the list excludes the matters and clients it names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
 
 from access.models import EthicalWall, User, WallAcknowledgement, WallKind, WallMember
+
+
+class PendingWall(NamedTuple):
+    """An inclusionary wall that names the person but whose memo they have not acknowledged yet."""
+
+    pk: object
+    matter_id: object
+    client_id: object
 
 
 @dataclass(frozen=True)
@@ -24,7 +33,7 @@ class Screen:
     matter_ids: frozenset
     client_ids: frozenset
     # Inclusionary walls that name the person but whose memo they must still acknowledge.
-    unacknowledged: tuple = ()
+    unacknowledged: tuple[PendingWall, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.matter_ids or self.client_ids)
@@ -32,7 +41,7 @@ class Screen:
     def covers(self, matter) -> bool:
         return matter.pk in self.matter_ids or matter.client_id in self.client_ids
 
-    def pending_for(self, matter) -> EthicalWall | None:
+    def pending_for(self, matter) -> PendingWall | None:
         """The wall whose memo the person must acknowledge before opening ``matter``, or None."""
         return next(
             (w for w in self.unacknowledged if w.matter_id in (None, matter.pk) and w.client_id == matter.client_id),
@@ -47,20 +56,32 @@ def _names(user) -> Q:
 
 
 def screen_of(user, *, matter=None) -> Screen:
-    """The live walls that screen ``user`` (only those around ``matter`` when given): one query."""
+    """The live walls that screen ``user`` (only those around ``matter`` when given): one query.
+
+    The database keeps only the walls that concern the person — exclusionary walls naming
+    them, inclusionary walls not naming them, inclusionary walls awaiting their
+    acknowledgement — and sends plain rows: with a thousand walls in force, building every
+    wall as an object on each request cost more than the rest of the matter list (bench/README.md, Walls).
+    """
     walls = EthicalWall.objects.live().annotate(
         named=Exists(WallMember.objects.filter(_names(user), wall_id=OuterRef("pk"))),
         acknowledged=Exists(WallAcknowledgement.objects.filter(wall_id=OuterRef("pk"), user_id=user.pk)),
     )
+    walls = walls.filter(
+        Q(kind=WallKind.EXCLUSIONARY, named=True)
+        | Q(kind=WallKind.INCLUSIONARY, named=False)
+        | Q(kind=WallKind.INCLUSIONARY, requires_acknowledgement=True, acknowledged=False)
+    )
     if matter is not None:
         walls = walls.filter(Q(matter_id=matter.pk) | Q(matter__isnull=True, client_id=matter.client_id))
     matter_ids, client_ids, pending = set(), set(), []
-    for wall in walls.only("pk", "kind", "matter_id", "client_id", "requires_acknowledgement"):
-        screened = wall.named if wall.kind == WallKind.EXCLUSIONARY else not wall.named
-        if screened:
-            (matter_ids.add(wall.matter_id) if wall.matter_id else client_ids.add(wall.client_id))
-        elif wall.kind == WallKind.INCLUSIONARY and wall.requires_acknowledgement and not wall.acknowledged:
-            pending.append(wall)
+    for pk, kind, matter_id, client_id, named in walls.order_by().values_list(
+        "pk", "kind", "matter_id", "client_id", "named"
+    ):
+        if (kind == WallKind.EXCLUSIONARY) == named:  # named by an exclusionary wall, or not by an inclusionary one
+            (matter_ids.add(matter_id) if matter_id else client_ids.add(client_id))
+        else:
+            pending.append(PendingWall(pk, matter_id, client_id))
     return Screen(frozenset(matter_ids), frozenset(client_ids), tuple(pending))
 
 
