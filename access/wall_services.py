@@ -117,6 +117,11 @@ def erect_wall(
     wall.save(update_fields=["revoked_grants"])
     _record_erected(wall, people=people, groups=groups)
     _announce(wall, losers)
+    if conflict_check is not None:
+        from matters.intake_services import open_walled_matter  # it imports this module
+
+        # A matter cleared "with a wall" opens only now that its wall stands.
+        open_walled_matter(conflict_check)
     return wall
 
 
@@ -318,7 +323,6 @@ def screening_wall(*, matter: Matter, user: User | None = None, group: Group | N
 # --- Lifting and acknowledging ------------------------------------------------------------------
 
 
-@transaction.atomic
 def _names_officer(user: User, client, matter) -> bool:
     """Whether a live exclusionary wall around ``matter`` (or any of ``client``'s matters) names ``user``."""
     walls = EthicalWall.objects.live().filter(kind=WallKind.EXCLUSIONARY, client=client)
@@ -337,6 +341,7 @@ def screens_officer(user: User, wall: EthicalWall) -> bool:
     return wall.members.filter(Q(user_id=user.pk) | Q(group_id__in=groups)).exists()
 
 
+@transaction.atomic
 def lift_wall(*, actor: User, wall: EthicalWall, reason: str) -> EthicalWall:
     """Lift a live wall, saying why. Its members and history stay; nothing it revoked comes back."""
     if not may_manage_walls(actor) or screens_officer(actor, wall):

@@ -25,6 +25,7 @@ from access.access_requests import expires_at_for, is_eligible, max_days
 from access.models import GrantLevel, NotificationKind, Role, User
 from access.notifications import notify
 from access.services import grant_matter_access
+from access.wall_services import screening_wall
 from access.walls import screen_of
 from audit.actions import AuditAction
 from audit.events import record_event
@@ -283,18 +284,31 @@ def decide_check(*, actor: User, check: ConflictCheck, decision: str, note: str 
         if decision == Decision.REJECT:
             matter.status, matter.closed_on = MatterStatus.CLOSED, timezone.localdate()
             matter.save(update_fields=["status", "closed_on"])
-        else:
+        elif decision == Decision.CLEAR:
             matter.status = MatterStatus.OPEN
             matter.save(update_fields=["status"])
+        # Cleared with a wall: the matter stays awaiting clearance until the wall stands
+        # (open_walled_matter, called as the wall is erected), so nobody works on it unwalled.
         record_event(
             AuditAction.CONFLICT_DECIDE,
             target=matter,
             actor=actor,
             detail={"check_id": str(check.pk), "decision": str(check.status), "hits": len(check.hits)},
         )
-        if decision != Decision.REJECT:
+        if decision == Decision.CLEAR:
             _found_team(actor, check)
     return check
+
+
+def open_walled_matter(check: ConflictCheck) -> None:
+    """The wall a check was cleared with stands: the matter opens and its founding grants are made
+    (in the wall's transaction; ``access.wall_services.erect_wall`` calls this)."""
+    matter = check.matter
+    if matter is None or check.status != ConflictStatus.CLEARED_WITH_WALL or matter.status != MatterStatus.INTAKE:
+        return
+    matter.status = MatterStatus.OPEN
+    matter.save(update_fields=["status"])
+    _found_team(check.decided_by, check)
 
 
 def _found_team(actor: User, check: ConflictCheck) -> None:
@@ -309,7 +323,12 @@ def _found_team(actor: User, check: ConflictCheck) -> None:
     expires_at = (
         expires_at_for(timezone.localdate() + timedelta(days=max_days(matter.classification))) if highly else None
     )
-    people = {p.pk: p for p in (check.run_by, matter.responsible_partner) if p is not None and is_eligible(p)}
+    people = {
+        p.pk: p
+        for p in (check.run_by, matter.responsible_partner)
+        # Whom the wall itself screens from the matter gets nothing (the conflicts partner walled them).
+        if p is not None and is_eligible(p) and screening_wall(matter=matter, user=p) is None
+    }
     for person in people.values():
         grant_matter_access(
             actor=None if highly else actor, matter=matter, level=GrantLevel.MANAGE, reason=FOUNDING_REASON,

@@ -14,7 +14,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from access.models import GrantLevel, MatterUserGrant, Notification, NotificationKind, Role
+from access.models import GrantLevel, MatterUserGrant, Notification, NotificationKind, Role, WallKind
+from access.wall_services import erect_wall
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from matters import intake_services
@@ -30,7 +31,7 @@ from matters.models import (
     PartyRole,
 )
 from tests.conftest import _persona, signed_in
-from tests.factories import ClientFactory, MatterFactory, PartyFactory
+from tests.factories import ClientFactory, MatterFactory, PartyFactory, UserFactory
 
 HUAXIN = "Huaxin Technology Co., Ltd."
 HUAXIN_USCC = "91310000MA1XYZ1234"
@@ -345,13 +346,23 @@ def test_rejecting_closes_the_matter_and_grants_nothing(client, connie, bob, ali
     assert "check-rejected" in html and 'id="waiting"' not in html
 
 
-def test_clearing_with_a_wall_opens_and_goes_to_the_wall_page(client, connie, bob, alice, existing):
+def test_clearing_with_a_wall_opens_the_matter_only_once_the_wall_stands(client, connie, bob, alice, existing):
     check = open_directly(bob, alice, adverse=[intake_services.PartyEntry(name=HUAXIN)])
     response = decide(client, connie, check, "wall")
     assert response.status_code == 302
     assert response["Location"] == reverse("access:wall_new") + f"?check={check.pk}"
     check.refresh_from_db()
-    assert (check.status, check.matter.status) == (ConflictStatus.CLEARED_WITH_WALL, MatterStatus.OPEN)
+    # Decided, but nobody works on the matter before its wall is up.
+    assert (check.status, check.matter.status) == (ConflictStatus.CLEARED_WITH_WALL, MatterStatus.INTAKE)
+    assert not MatterUserGrant.objects.filter(content_object=check.matter).exists()
+
+    screened = UserFactory(roles=[Role.LAWYER])
+    erect_wall(
+        actor=connie, kind=WallKind.EXCLUSIONARY, client=check.matter.client, matter=check.matter,
+        people=[screened], reason="Acted for Huaxin", memo="Keep out", conflict_check=check,
+    )  # fmt: skip
+    check.matter.refresh_from_db()
+    assert check.matter.status == MatterStatus.OPEN
     assert MatterUserGrant.objects.filter(content_object=check.matter).count() == 2
 
 
