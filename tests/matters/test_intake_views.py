@@ -409,3 +409,14 @@ def test_the_decision_note_stays_out_of_the_change_history(client, connie, bob, 
     with connection.cursor() as cursor:
         cursor.execute("SELECT changes_text, changes FROM auditlog_logentry")
         assert "Kestrel and Huaxin" not in json.dumps(cursor.fetchall(), ensure_ascii=False)
+
+
+def test_the_intake_lawyer_does_not_read_the_conflicts_partner_s_note(client, connie, bob, alice):
+    """The note may name the conflicting client: it is for those who decide checks."""
+    check = open_directly(bob, alice)
+    decide(client, connie, check, "clear", "Kestrel and Huaxin never met")
+    assert "Kestrel and Huaxin" in client.get(reverse("matters:conflict_detail", args=[check.pk])).content.decode()
+    signed_in(client, bob)
+    page = client.get(reverse("matters:conflict_detail", args=[check.pk]))
+    assert page.status_code == 200
+    assert "Kestrel and Huaxin" not in page.content.decode()
