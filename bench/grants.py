@@ -38,11 +38,11 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.generate import BenchSetupError, database_url, prepare
-from bench.run import RESULTS_DIR, summarise, write_json
+from bench.run import RESULTS_DIR, Clock, exit_status, publish, summarise
 
 DEFAULT_DATABASE = "custos_bench_grants"
 USER_PREFIX = "grants-bench-"
@@ -593,8 +593,7 @@ def run_grants_benchmark(
 
     plan = plan or GrantsPlan()
     plan.check()
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
+    clock = Clock()
     log("People, teams and matters …")
     world = ensure_world(plan, log)
     log("Grants …")
@@ -611,21 +610,9 @@ def run_grants_benchmark(
         log(f"Decisions after the job ({plan.decisions} rounds) …")
         m["decisions"]["after"] = measure_decisions(plan, made, world.heavy)
     m["after"] = leftovers()
-    result = {
-        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - started, 1),
-        "plan": asdict(plan),
-        "load_average": {"before": load_before, "after": os.getloadavg()[0]},
-        "facts": facts(),
-        "data": made.counts,
-        "measurements": m,
-    }
+    result = clock.result(plan, facts(), data=made.counts, measurements=m)
     result["checks"] = evaluate(result)
-    log(format_report(result))
-    path = write_json(result, output_dir, name="grants")
-    result["json_path"] = str(path)
-    log(f"\nResults written to {path}")
-    return result
+    return publish(result, format_report(result), output_dir, "grants", log)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -652,14 +639,13 @@ def main(argv: list[str] | None = None) -> int:
         heavy_grants=args.heavy_grants,
         decisions=args.decisions,
     )
-    try:
+
+    def run() -> dict:
         plan.check()
         prepare(database_url(), args.database, recreate=not args.skip_generate)
-        result = run_grants_benchmark(plan=plan, output_dir=args.output)
-    except BenchSetupError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    return 0 if all(check["passed"] for check in result["checks"]) else 1
+        return run_grants_benchmark(plan=plan, output_dir=args.output)
+
+    return exit_status(run, "checks")
 
 
 if __name__ == "__main__":

@@ -474,6 +474,47 @@ def write_json(result: dict, output_dir: Path, name: str = "matter-list") -> Pat
     return path
 
 
+class Clock:
+    """When a benchmark started and the load then: the opening of its result (see :meth:`result`)."""
+
+    def __init__(self):
+        self.load_before = os.getloadavg()[0]
+        self.started = time.perf_counter()
+
+    def result(self, plan, facts: dict, **parts) -> dict:
+        """The result's common fields — start, duration, plan, load, machine facts — then ``parts``."""
+        return {
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - self.started, 1),
+            "plan": asdict(plan),
+            "load_average": {"before": self.load_before, "after": os.getloadavg()[0]},
+            "facts": facts,
+            **parts,
+        }
+
+
+def publish(result: dict, report: str, output_dir: Path, name: str, log: Callable[[str], None]) -> dict:
+    """Print the report, write the JSON, and say where (the last step of every benchmark)."""
+    log(report)
+    path = write_json(result, output_dir, name=name)
+    result["json_path"] = str(path)
+    log(f"\nResults written to {path}")
+    return result
+
+
+def exit_status(run: Callable[[], dict], *checks: str) -> int:
+    """A benchmark's exit status: 0 when every item of ``result[check]`` for each of ``checks``
+    passed, 1 when one failed, 2 when it could not run."""
+    from bench.generate import BenchSetupError
+
+    try:
+        result = run()
+    except BenchSetupError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    return 0 if all(item["passed"] for check in checks for item in result[check]) else 1
+
+
 def run_benchmark(
     *,
     iterations: int = 100,

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import random
 import re
 import sys
@@ -41,11 +40,11 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.generate import BenchSetupError, database_url, prepare
-from bench.run import RESULTS_DIR, summarise, write_json
+from bench.run import RESULTS_DIR, Clock, exit_status, publish, summarise
 
 DEFAULT_DATABASE = "custos_bench_training"
 USER_PREFIX = "training-bench-"
@@ -629,28 +628,15 @@ def run_training_benchmark(
 
     plan = plan or TrainingPlan()
     plan.check()
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
+    clock = Clock()
     log("People, HR, courses, the agreement …")
     world = ensure_world(plan, log)
     log("Training records …")
     made = make_records(plan, world, log)
     measurements = measure(plan, world, made, log)
-    result = {
-        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - started, 1),
-        "plan": asdict(plan),
-        "load_average": {"before": load_before, "after": os.getloadavg()[0]},
-        "facts": facts(),
-        "data": made.counts,
-        "measurements": measurements,
-    }
+    result = clock.result(plan, facts(), data=made.counts, measurements=measurements)
     result["checks"] = evaluate(result)
-    log(format_report(result))
-    path = write_json(result, output_dir, name="training")
-    result["json_path"] = str(path)
-    log(f"\nResults written to {path}")
-    return result
+    return publish(result, format_report(result), output_dir, "training", log)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -667,14 +653,13 @@ def main(argv: list[str] | None = None) -> int:
     plan = replace(
         defaults, people=args.people, courses=args.courses, rounds=args.rounds, export_rounds=args.export_rounds
     )
-    try:
+
+    def run() -> dict:
         plan.check()
         prepare(database_url(), args.database, recreate=not args.skip_generate)
-        result = run_training_benchmark(plan=plan, output_dir=args.output)
-    except BenchSetupError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    return 0 if all(check["passed"] for check in result["checks"]) else 1
+        return run_training_benchmark(plan=plan, output_dir=args.output)
+
+    return exit_status(run, "checks")
 
 
 if __name__ == "__main__":

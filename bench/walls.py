@@ -35,17 +35,16 @@ from __future__ import annotations
 import argparse
 import datetime
 import itertools
-import os
 import random
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.generate import LEVEL_SHARES, BenchSetupError, database_url, prepare
-from bench.run import RESULTS_DIR, write_json
+from bench.run import RESULTS_DIR, Clock, exit_status, publish
 
 DEFAULT_DATABASE = "custos_bench_walls"
 USER_PREFIX = "walls-bench-"
@@ -701,8 +700,7 @@ def run_walls_benchmark(
 
     plan = plan or WallsPlan()
     plan.check()
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
+    clock = Clock()
     log("People, teams, clients, matters, grants …")
     world = ensure_world(plan, log)
     clear_walls()
@@ -714,24 +712,17 @@ def run_walls_benchmark(
     log("Walls …")
     counts = make_walls(specs, log)
     measurements["walls"] = measure(plan, world, subjects, "walls", log)
-    result = {
-        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - started, 1),
-        "plan": asdict(plan),
-        "load_average": {"before": load_before, "after": os.getloadavg()[0]},
-        "facts": facts(),
-        "data": counts,
-        "measurements": measurements,
-        "correctness": correctness(world, specs, subjects),
-        "explain": explain_list(world),
-    }
+    result = clock.result(
+        plan,
+        facts(),
+        data=counts,
+        measurements=measurements,
+        correctness=correctness(world, specs, subjects),
+        explain=explain_list(world),
+    )
     result["checks"] = evaluate(result)
     result["targets"] = targets(result)
-    log(format_report(result))
-    path = write_json(result, output_dir, name="walls")
-    result["json_path"] = str(path)
-    log(f"\nResults written to {path}")
-    return result
+    return publish(result, format_report(result), output_dir, "walls", log)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -758,14 +749,13 @@ def main(argv: list[str] | None = None) -> int:
         lifted=args.lifted,
         rounds=args.rounds,
     )
-    try:
+
+    def run() -> dict:
         plan.check()
         prepare(database_url(), args.database, recreate=not args.skip_generate)
-        result = run_walls_benchmark(plan=plan, output_dir=args.output)
-    except BenchSetupError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    return 0 if all(item["passed"] for item in [*result["checks"], *result["targets"]]) else 1
+        return run_walls_benchmark(plan=plan, output_dir=args.output)
+
+    return exit_status(run, "checks", "targets")
 
 
 if __name__ == "__main__":
