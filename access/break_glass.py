@@ -114,7 +114,7 @@ def _refusal(user: User, matter: Matter | None) -> str | None:
     if highly_confidential and not settings.BREAK_GLASS_ALLOW_HIGHLY_CONFIDENTIAL:
         return _HIGHLY_CONFIDENTIAL
     # Fresh from the database, not the request's memo: the wall may have gone up a moment ago.
-    if screen_of(user, matter=matter).covers(matter):
+    if screen_of(user).covers(matter):
         return _SCREENED
     return None
 

@@ -124,12 +124,8 @@ def _check_conflicts(matter: Matter, user: User | None, group: Group | None = No
         raise ValidationError({field: _("An ethical wall screens this person or team from the matter.")})
     if user is None:
         return
-    pending = ConflictCheck.objects.filter(person=user, status=ConflictStatus.PENDING).values_list("hits", flat=True)
-    if any(
-        hit.get("matter_id") == str(matter.pk) or hit.get("client_code") == matter.client.code
-        for hits in pending
-        for hit in hits
-    ):
+    pending = ConflictCheck.objects.filter(person=user, status=ConflictStatus.PENDING)
+    if pending.filter(hit_clients=matter.client_id).exists():
         raise ValidationError(
             {"user": _("This person's conflict check found this matter and waits for the conflicts partner.")}
         )

@@ -10,12 +10,16 @@ person's walls for a page; the list excludes the matters and clients it names.
 
 from __future__ import annotations
 
+import functools
+import uuid
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import F, Lookup, Q
 
 from access.models import EthicalWall, User, WallAcknowledgement, WallKind, WallMember
+from matters.models import ConflictCheck, ConflictStatus
 
 
 class PendingWall(NamedTuple):
@@ -49,42 +53,120 @@ class Screen:
         )
 
 
-def _names(user) -> Q:
-    """A wall member row naming ``user``, directly or through one of their groups."""
-    groups = User.groups.through.objects.filter(user_id=user.pk).values("group_id")
-    return Q(user_id=user.pk) | Q(group_id__in=groups)
+def screen_of(user) -> Screen:
+    """The live walls that screen ``user``, and their pending lateral conflict check: one query.
 
-
-def screen_of(user, *, matter=None) -> Screen:
-    """The live walls that screen ``user`` (only those around ``matter`` when given): one query.
-
-    The database keeps only the walls that concern the person — exclusionary walls naming
-    them, inclusionary walls not naming them, inclusionary walls awaiting their
-    acknowledgement — and sends plain rows: with a thousand walls in force, building every
-    wall as an object on each request cost more than the rest of the matter list (bench/README.md, Walls).
+    The database keeps only what concerns the person — exclusionary walls naming them,
+    inclusionary walls not naming them, inclusionary walls awaiting their acknowledgement,
+    and the clients their pending lateral-hire conflict check found — and sends plain rows.
+    With a thousand walls in force, building every wall as an object on each request cost
+    more than the rest of the matter list, and the ORM took longer to compile this query than
+    the database to run it (bench/README.md, Walls): hence the SQL, written once per process.
     """
-    walls = EthicalWall.objects.live().annotate(
-        named=Exists(WallMember.objects.filter(_names(user), wall_id=OuterRef("pk"))),
-        acknowledged=Exists(WallAcknowledgement.objects.filter(wall_id=OuterRef("pk"), user_id=user.pk)),
-    )
-    walls = walls.filter(
-        Q(kind=WallKind.EXCLUSIONARY, named=True)
-        | Q(kind=WallKind.INCLUSIONARY, named=False)
-        | Q(kind=WallKind.INCLUSIONARY, requires_acknowledgement=True, acknowledged=False)
-    )
-    if matter is not None:
-        walls = walls.filter(Q(matter_id=matter.pk) | Q(matter__isnull=True, client_id=matter.client_id))
+    pk = user.pk
+    with connection.cursor() as cursor:
+        cursor.execute(_screen_sql(connection.vendor), [pk] * 4)
+        rows = cursor.fetchall()
+    if not connection.features.has_native_uuid_field:
+        rows = [(*(_uuid(value) for value in row[:3]), row[3]) for row in rows]
     matter_ids, client_ids, pending = set(), set(), []
-    for pk, kind, matter_id, client_id, named in walls.order_by().values_list(
-        "pk", "kind", "matter_id", "client_id", "named"
-    ):
-        if (kind == WallKind.EXCLUSIONARY) == named:  # named by an exclusionary wall, or not by an inclusionary one
-            (matter_ids.add(matter_id) if matter_id else client_ids.add(client_id))
+    for wall_id, matter_id, client_id, awaiting in rows:
+        if awaiting:
+            pending.append(PendingWall(wall_id, matter_id, client_id))
+        elif matter_id is not None:
+            matter_ids.add(matter_id)
         else:
-            pending.append(PendingWall(pk, matter_id, client_id))
+            client_ids.add(client_id)
     return Screen(frozenset(matter_ids), frozenset(client_ids), tuple(pending))
+
+
+def _uuid(value):
+    return None if value is None else uuid.UUID(str(value))
+
+
+# The person's id fills each %s. One pass over the live walls, each joined to whether a member
+# row names the person (directly or through a group): exclusionary walls naming them;
+# inclusionary walls not naming them; inclusionary walls naming them whose memo awaits their
+# acknowledgement (last column 1). Then the clients their pending lateral-hire check found.
+_SCREEN_SQL = """
+WITH named AS (
+  SELECT m.{member_wall} AS wall_id FROM {member} m WHERE m.{member_user} = %s
+  UNION SELECT m.{member_wall} FROM {member} m JOIN {membership} g ON g.{membership_group} = m.{member_group}
+   WHERE g.{membership_user} = %s
+)
+SELECT w.{wall_pk}, w.{wall_matter}, w.{wall_client},
+       CASE WHEN w.{kind} = '{inclusionary}' AND n.wall_id IS NOT NULL THEN 1 ELSE 0 END
+  FROM {wall} w LEFT JOIN named n ON n.wall_id = w.{wall_pk}
+ WHERE w.{lifted_at} IS NULL AND (
+       (w.{kind} = '{exclusionary}' AND n.wall_id IS NOT NULL)
+    OR (w.{kind} = '{inclusionary}' AND n.wall_id IS NULL)
+    OR (w.{kind} = '{inclusionary}' AND w.{requires_ack} AND n.wall_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM {ack} a WHERE a.{ack_wall} = w.{wall_pk} AND a.{ack_user} = %s)))
+UNION ALL
+SELECT NULL, NULL, h.{hit_client}, 0 FROM {hit_clients} h JOIN {check} c ON c.{check_pk} = h.{hit_check}
+ WHERE c.{check_person} = %s AND c.{check_status} = '{pending}'
+"""
+
+
+@functools.cache
+def _screen_sql(vendor: str) -> str:
+    """:func:`screen_of`'s statement for this process's database: each row is (wall, matter,
+    client, awaiting acknowledgement). Only quoted table and column names of our own models,
+    and our own constants, are formatted in."""
+    quote = connection.ops.quote_name
+    wall, member, ack = EthicalWall._meta, WallMember._meta, WallAcknowledgement._meta
+    membership, check = User.groups.through._meta, ConflictCheck._meta
+    hits = ConflictCheck.hit_clients.through._meta
+
+    def column(meta, field: str) -> str:
+        return quote(meta.get_field(field).column)
+
+    names = {
+        "wall": quote(wall.db_table),
+        "wall_pk": quote(wall.pk.column),
+        "wall_matter": column(wall, "matter"),
+        "wall_client": column(wall, "client"),
+        "lifted_at": column(wall, "lifted_at"),
+        "kind": column(wall, "kind"),
+        "requires_ack": column(wall, "requires_acknowledgement"),
+        "exclusionary": WallKind.EXCLUSIONARY.value,
+        "inclusionary": WallKind.INCLUSIONARY.value,
+        "member": quote(member.db_table),
+        "member_wall": column(member, "wall"),
+        "member_user": column(member, "user"),
+        "member_group": column(member, "group"),
+        "membership": quote(membership.db_table),
+        "membership_group": column(membership, "group"),
+        "membership_user": column(membership, "user"),
+        "ack": quote(ack.db_table),
+        "ack_wall": column(ack, "wall"),
+        "ack_user": column(ack, "user"),
+        "hit_clients": quote(hits.db_table),
+        "hit_client": column(hits, "client"),
+        "hit_check": column(hits, "conflictcheck"),
+        "check": quote(check.db_table),
+        "check_pk": quote(check.pk.column),
+        "check_person": column(check, "person"),
+        "check_status": column(check, "status"),
+        "pending": ConflictStatus.PENDING.value,
+    }
+    return _SCREEN_SQL.format(**names)
+
+
+class _InArray(Lookup):
+    """``column = ANY(%s::type[])``: a screen's ids as one array parameter (PostgreSQL), where
+    ``IN (%s, %s, …)`` makes Django build, and PostgreSQL plan, one parameter per id."""
+
+    lookup_name = "in_array"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s::{self.lhs.output_field.db_type(connection)}[])", (*lhs_params, list(self.rhs))
 
 
 def screened_q(screen: Screen) -> Q:
     """The matters a screen keeps out, as a filter to exclude."""
+    if connection.vendor == "postgresql":
+        return Q(_InArray(F("pk"), screen.matter_ids)) | Q(_InArray(F("client_id"), screen.client_ids))
     return Q(pk__in=screen.matter_ids) | Q(client_id__in=screen.client_ids)

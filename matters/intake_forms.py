@@ -13,7 +13,6 @@ from matters.models import (
     Client,
     ClientKind,
     IdentifierType,
-    Matter,
     PartyRole,
     PracticeArea,
 )
@@ -50,9 +49,6 @@ def _row_fields(form: forms.Form, prefix: str, count: int) -> None:
 
 
 class IntakeForm(forms.Form):
-    number = forms.CharField(
-        label=_("Matter number"), max_length=32, help_text=_("Unique in the firm, e.g. 2026-LIT-0042.")
-    )
     title = forms.CharField(label=_("Title"), max_length=200)
     description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     practice_area = forms.ChoiceField(label=_("Practice area"), choices=PracticeArea.choices)
@@ -87,7 +83,7 @@ class IntakeForm(forms.Form):
         _row_fields(self, "related", MAX_PARTIES)
 
     def main_fields(self) -> list:
-        return [self[name] for name in ("number", "title", "description", "practice_area", "classification")]
+        return [self[name] for name in ("title", "description", "practice_area", "classification")]
 
     def client_fields(self) -> list:
         return [
@@ -102,12 +98,6 @@ class IntakeForm(forms.Form):
 
     def related_rows(self) -> list[Row]:
         return self.rows("related")
-
-    def clean_number(self) -> str:
-        number = self.cleaned_data["number"].strip()
-        if Matter.objects.filter(number=number).exists():
-            raise forms.ValidationError(_("Another matter already has this number. Choose another."))
-        return number
 
     def clean(self):
         data = super().clean()

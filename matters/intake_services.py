@@ -101,7 +101,6 @@ def may_record_lateral(user) -> bool:
 def open_matter(
     *,
     actor: User,
-    number: str,
     title: str,
     practice_area: PracticeArea | str,
     classification: Classification | int,
@@ -111,10 +110,12 @@ def open_matter(
     new_client: NewClient | None = None,
     adverse: Sequence[PartyEntry] = (),
     related: Sequence[PartyEntry] = (),
+    number: str | None = None,
 ) -> ConflictCheck:
     """Open a matter at intake (status INTAKE, nobody granted) and run its conflict check.
 
-    The client is an existing one (``client``) or created (``new_client``). Raises
+    The client is an existing one (``client``) or created (``new_client``). The matter's number
+    is assigned (:func:`_save_numbered`) unless ``number`` is given (demo data, imports). Raises
     ``ValidationError`` (per field) for a taken number and the like; nothing is created then.
     """
     if not may_open_matters(actor):
@@ -124,14 +125,14 @@ def open_matter(
         raise ValidationError(
             {"client_code": _("You cannot open a matter for this client. Ask the conflicts partner.")}
         )
-    number = number.strip()
+    number = number.strip() if number is not None else None
     _check_intake(number, client, new_client, responsible_partner, adverse, related)
     try:
         with transaction.atomic():
             if client is None:
                 client = _create_client(new_client)
             matter = Matter(
-                number=number,
+                number=number or "",
                 title=title.strip(),
                 description=description.strip(),
                 client=client,
@@ -140,8 +141,12 @@ def open_matter(
                 responsible_partner=responsible_partner,
                 status=MatterStatus.INTAKE,
             )
-            matter.full_clean()
-            matter.save()
+            if number:
+                matter.full_clean()
+                matter.save()
+            else:
+                matter.full_clean(exclude=["number"])
+                _save_numbered(matter)
             for role, entries in ((PartyRole.ADVERSE, adverse), (PartyRole.RELATED, related)):
                 for entry in entries:
                     party = Party(matter=matter, role=role, name=entry.name.strip(), id_type=entry.id_type,
@@ -153,6 +158,7 @@ def open_matter(
                 run_by=actor,
                 hits=check_indexes(_searched(matter, adverse, related), exclude_matter=matter),
             )
+            _keep_hit_clients(check)
             detail = {"check_id": str(check.pk), "new_client": new_client is not None}
             record_event(
                 AuditAction.MATTER_INTAKE,
@@ -163,8 +169,54 @@ def open_matter(
             _record_check(check, actor)
     except IntegrityError:
         # Two intakes of one number at once: the database's uniqueness decides.
-        raise ValidationError({"number": _number_taken()}) from None
+        if number:
+            raise ValidationError({"number": _number_taken()}) from None
+        raise ValidationError(_("Other matters were being opened at the same moment. Submit the form again.")) from None
     return check
+
+
+# The middle part of an assigned matter number, "2026-LIT-0042", by practice area.
+PRACTICE_CODES = {
+    PracticeArea.LITIGATION: "LIT",
+    PracticeArea.CORPORATE: "COR",
+    PracticeArea.IP: "IP",
+    PracticeArea.EMPLOYMENT: "EMP",
+    PracticeArea.FINANCE: "FIN",
+    PracticeArea.REAL_ESTATE: "RE",
+    PracticeArea.TAX: "TAX",
+    PracticeArea.COMPLIANCE: "CMP",
+}
+
+
+def _save_numbered(matter: Matter, attempts: int = 5) -> None:
+    """Save the new matter under the next number of its year and practice area, "2026-LIT-0042".
+
+    Numbers are assigned, never typed: a typed number refused as taken would tell the intake
+    lawyer that a matter they may not see exists. Two intakes at once may pick the same
+    number: the loser takes the next one (each try in its own savepoint)."""
+    prefix = f"{timezone.localdate().year}-{PRACTICE_CODES[PracticeArea(matter.practice_area)]}-"
+    for attempt in range(attempts):
+        matter.number = f"{prefix}{_highest_number(prefix) + 1 + attempt:04d}"
+        try:
+            with transaction.atomic():
+                matter.save(force_insert=True)
+        except IntegrityError:
+            if attempt + 1 < attempts:
+                continue
+            raise
+        return
+
+
+def _highest_number(prefix: str) -> int:
+    numbers = Matter.objects.filter(number__startswith=prefix).values_list("number", flat=True)
+    return max((int(tail) for number in numbers if (tail := number.removeprefix(prefix)).isdigit()), default=0)
+
+
+def _keep_hit_clients(check: ConflictCheck) -> None:
+    """Relate the check to the clients its hits name. While a lateral hire's check waits for the
+    conflicts partner, those clients' matters are screened from the person as a wall would
+    screen them (``access.walls.screen_of``): no grant, team or emergency access reaches them."""
+    check.hit_clients.set(Client.objects.filter(code__in={hit["client_code"] for hit in check.hits}))
 
 
 def _number_taken() -> str:
@@ -173,7 +225,7 @@ def _number_taken() -> str:
 
 def _check_intake(number, client, new_client, responsible_partner, adverse, related) -> None:
     errors = {}
-    if Matter.objects.filter(number=number).exists():
+    if number is not None and Matter.objects.filter(number=number).exists():
         errors["number"] = _number_taken()
     if (client is None) == (new_client is None):
         errors["client_code"] = _("Give an existing client's code, or the new client's details — one of the two.")
@@ -414,6 +466,7 @@ def run_lateral_check(*, actor: User, person: User) -> ConflictCheck:
     if not hits:
         check.status, check.decided_at = ConflictStatus.CLEARED, check.run_at
     check.save()
+    _keep_hit_clients(check)
     record_event(
         AuditAction.CONFLICT_CHECK,
         actor=actor,

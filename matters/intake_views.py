@@ -97,7 +97,6 @@ def intake_new(request: HttpRequest) -> HttpResponse:
         try:
             check = services.open_matter(
                 actor=request.user,
-                number=data["number"],
                 title=data["title"],
                 description=data["description"],
                 practice_area=data["practice_area"],
@@ -114,7 +113,7 @@ def intake_new(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _("Matter %(number)s is open for intake; its conflict check waits for the conflicts partner.")
-                % {"number": data["number"]},
+                % {"number": check.matter.number},
             )
             return redirect("matters:conflict_detail", pk=check.pk)
     return render(request, "matters/intake/new.html", {"form": form})

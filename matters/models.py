@@ -143,7 +143,12 @@ class Matter(models.Model):
         verbose_name = _("matter")
         verbose_name_plural = _("matters")
         ordering = ["-opened_on", "number"]
-        indexes = [models.Index(fields=["-opened_on", "number"], name="matter_list_order")]
+        indexes = [
+            models.Index(fields=["-opened_on", "number"], name="matter_list_order"),
+            # A wall around a client screens all its matters: the count finds them from this
+            # index alone, without reading a matter (bench/README.md, Walls). PostgreSQL only.
+            models.Index(fields=["client"], include=["id"], name="matter_client_covering"),
+        ]
         # Grant levels beyond Django's view/change (see access.models.GrantLevel).
         permissions = [
             ("download_matter", "Can download the matter's documents"),
@@ -214,6 +219,9 @@ class ConflictCheck(models.Model):
     run_at = models.DateTimeField(_("run at"), default=timezone.now)
     # [{"matter_id", "matter_number", "client_code", "role", "matched": "name" | "identifier", "searched": label}]
     hits = models.JSONField(_("hits"), default=list, blank=True)
+    # The clients whose matters the hits name. While a lateral hire's check is pending, it
+    # screens them from these clients' matters as a wall would (access.walls.screen_of).
+    hit_clients = models.ManyToManyField(Client, verbose_name=_("clients found"), blank=True, related_name="+")
     status = models.CharField(_("status"), max_length=20, choices=ConflictStatus, default=ConflictStatus.PENDING)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -230,9 +230,10 @@ def test_a_matter_awaiting_conflict_clearance_is_refused_alike(alice, charlie):
 
 
 def test_a_lateral_hire_whose_pending_check_found_the_matter_is_refused_alike(matter, charlie):
-    ConflictCheck.objects.create(
+    check = ConflictCheck.objects.create(
         person=charlie, hits=[{"matter_id": str(matter.pk), "client_code": matter.client.code}]
     )
+    check.hit_clients.set([matter.client])
     assert refusal(charlie, matter.number).message_dict == {"number": [REFUSED]}
     assert not MatterUserGrant.objects.filter(user=charlie).exists()
     (event,) = events(AuditAction.BREAK_GLASS, Outcome.DENIED)

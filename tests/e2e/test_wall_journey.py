@@ -28,7 +28,7 @@ from tests.factories import ClientFactory, MatterFactory, grant
 
 pytestmark = pytest.mark.e2e
 
-NEW_NUMBER = "2026-LIT-0200"
+NEW_NUMBER = f"{timezone.localdate().year}-LIT-0001"
 NEW_TITLE = "Orion v. Huaxin — supply contract"
 
 
@@ -61,7 +61,6 @@ def test_a_conflict_at_intake_is_cleared_with_a_wall_that_refuses_the_screened_l
     # Alice opens the new matter; the check finds the existing one, by number and client code only.
     sign_in(page, site, alice)
     page.goto(f"{site}/matters/intake/")
-    page.fill("input[name=number]", NEW_NUMBER)
     page.fill("input[name=title]", NEW_TITLE)
     page.select_option("select[name=responsible_partner]", str(alice.pk))
     page.fill("input[name=new_client_name]", "Orion Semiconductor Ltd.")
@@ -71,8 +70,9 @@ def test_a_conflict_at_intake_is_cleared_with_a_wall_that_refuses_the_screened_l
     hits = page.locator("main").inner_text()
     assert existing.number in hits and huaxin.code in hits
     assert "华信" not in hits and existing.title not in hits
-    matter = Matter.objects.get(number=NEW_NUMBER)
-    assert matter.status == MatterStatus.INTAKE
+    # The number was assigned: the first litigation matter of the year.
+    matter = Matter.objects.get(status=MatterStatus.INTAKE)
+    assert matter.number == NEW_NUMBER and matter.number in hits
     check = ConflictCheck.objects.get(matter=matter)
 
     # Connie clears it with a wall that keeps Bob out of the new matter.
@@ -87,7 +87,7 @@ def test_a_conflict_at_intake_is_cleared_with_a_wall_that_refuses_the_screened_l
     second_page.fill("input[name=client_code]", "")
     second_page.select_option("select[name=people]", [str(bob.pk)])
     second_page.fill("textarea[name=reason]", "Bob acts for Huaxin on 2026-LIT-0100.")
-    second_page.fill("textarea[name=memo]", "Do not discuss 2026-LIT-0200 with the Orion team.")
+    second_page.fill("textarea[name=memo]", "Do not discuss this matter with the Orion team.")
     second_page.locator("main form button[type=submit]").last.click()
     second_page.wait_for_url(re.compile(r"/access/walls/[0-9a-f-]{36}/$"))
     wall = EthicalWall.objects.get(matter=matter)

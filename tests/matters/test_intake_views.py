@@ -27,7 +27,6 @@ from matters.models import (
     IdentifierType,
     Matter,
     MatterStatus,
-    Party,
     PartyRole,
 )
 from tests.conftest import _persona, signed_in
@@ -38,6 +37,8 @@ HUAXIN_USCC = "91310000MA1XYZ1234"
 TITLE = "Operation Kestrel — secret tender"
 NEW_CLIENT = "Kestrel Robotics Ltd."
 ADVERSE_ZH = "华信科技有限公司"
+# The number intake assigns to the first corporate matter of the year.
+NEW_NUMBER = f"{timezone.localdate().year}-COR-0001"
 SECRETS = (HUAXIN, TITLE, NEW_CLIENT, ADVERSE_ZH, "Hidden related party", "Existing title of the hit")
 
 
@@ -60,7 +61,6 @@ def existing(db):
 
 def form_data(alice, **overrides):
     data = {
-        "number": "2026-NEW-0001",
         "title": TITLE,
         "description": "Bid for the northern depot",
         "practice_area": "corporate",
@@ -80,13 +80,14 @@ def form_data(alice, **overrides):
 
 def open_via_page(client, bob, alice, **overrides) -> tuple:
     response = signed_in(client, bob).post(reverse("matters:intake_new"), form_data(alice, **overrides))
-    return response, ConflictCheck.objects.filter(matter__number=overrides.get("number", "2026-NEW-0001")).first()
+    return response, ConflictCheck.objects.filter(matter__status=MatterStatus.INTAKE).order_by("-run_at").first()
 
 
-def open_directly(bob, alice, *, number="2026-NEW-0001", classification=Classification.CONFIDENTIAL, **kwargs):
+def open_directly(bob, alice, *, number=None, classification=Classification.CONFIDENTIAL, **kwargs):
     kwargs.setdefault("new_client", intake_services.NewClient(name=NEW_CLIENT))
+    kwargs.setdefault("practice_area", "corporate")
     return intake_services.open_matter(
-        actor=bob, number=number, title=TITLE, practice_area="corporate", classification=classification,
+        actor=bob, number=number, title=TITLE, classification=classification,
         responsible_partner=alice, **kwargs,
     )  # fmt: skip
 
@@ -168,7 +169,7 @@ def test_the_result_page_shows_numbers_codes_and_roles_and_waits(client, bob, al
     page = client.get(reverse("matters:conflict_detail", args=[check.pk]))
     html = page.content.decode()
     assert page.status_code == 200
-    for shown in ("2026-NEW-0001", "2026-LIT-0001", "C-0100", "2025-ARB-0007", "C-0101", 'id="waiting"'):
+    for shown in (NEW_NUMBER, "2026-LIT-0001", "C-0100", "2025-ARB-0007", "C-0101", 'id="waiting"'):
         assert shown in html
     assert "Adverse party 1" in html and "Adverse party 2" in html
     for secret in SECRETS:
@@ -181,7 +182,7 @@ def test_intake_records_its_events_without_names(client, bob, alice, existing):
     _response, check = open_via_page(client, bob, alice, adverse_1_name=ADVERSE_ZH, related_1_name=HUAXIN)
     intake = AuditEvent.objects.get(action=AuditAction.MATTER_INTAKE)
     ran = AuditEvent.objects.get(action=AuditAction.CONFLICT_CHECK)
-    assert intake.record["matter_number"] == ran.record["matter_number"] == "2026-NEW-0001"
+    assert intake.record["matter_number"] == ran.record["matter_number"] == NEW_NUMBER
     assert ran.record["detail"] == {"check_id": str(check.pk), "hits": 2}
     assert intake.record["detail"]["adverse"] == intake.record["detail"]["related"] == 1
     assert intake.actor_id == ran.actor_id == bob.pk
@@ -190,21 +191,35 @@ def test_intake_records_its_events_without_names(client, bob, alice, existing):
         assert secret not in payloads
 
 
-def test_a_taken_number_is_a_form_error_and_nothing_is_created(client, bob, alice, existing):
-    counts = (Client.objects.count(), Matter.objects.count(), Party.objects.count())
-    response, _check = open_via_page(client, bob, alice, number="2026-LIT-0001", adverse_1_name="Someone")
-    assert response.status_code == 200
-    assert "Another matter already has this number" in response.content.decode()
-    assert not ConflictCheck.objects.exists()
-    assert (Client.objects.count(), Matter.objects.count(), Party.objects.count()) == counts
-    assert not AuditEvent.objects.filter(action__in=[AuditAction.MATTER_INTAKE, AuditAction.CONFLICT_CHECK]).exists()
+def test_the_number_is_assigned_and_a_posted_one_is_ignored(client, bob, alice, existing):
+    """No typed number: a number refused as taken would tell Bob a matter he may not see exists."""
+    MatterFactory(number=f"{timezone.localdate().year}-COR-0041")
+    response, check = open_via_page(client, bob, alice, number="2026-LIT-0001")
+    assert response.status_code == 302
+    assert check.matter.number == f"{timezone.localdate().year}-COR-0042"
+    assert Matter.objects.filter(number="2026-LIT-0001").count() == 1
+    assert b'name="number"' not in client.get(reverse("matters:intake_new")).content
+
+
+def test_numbers_follow_the_practice_area_and_a_number_taken_meanwhile_is_skipped(bob, alice, monkeypatch):
+    year = timezone.localdate().year
+    first = open_directly(bob, alice)
+    litigation = open_directly(
+        bob, alice, practice_area="litigation", new_client=intake_services.NewClient(name="Other Ltd.")
+    )
+    assert (first.matter.number, litigation.matter.number) == (f"{year}-COR-0001", f"{year}-LIT-0001")
+    # Another intake took COR-0002 after this one read the highest number.
+    monkeypatch.setattr(intake_services, "_highest_number", lambda prefix: 1)
+    MatterFactory(number=f"{year}-COR-0002")
+    third = open_directly(bob, alice, new_client=intake_services.NewClient(name="Third Ltd."))
+    assert third.matter.number == f"{year}-COR-0003"
 
 
 def test_new_clients_take_the_next_free_code(bob, alice):
     ClientFactory(code="C-0041")
     ClientFactory(code="X-9999")
-    first = open_directly(bob, alice, number="2026-NEW-0001")
-    second = open_directly(bob, alice, number="2026-NEW-0002", new_client=intake_services.NewClient(name="Other Ltd."))
+    first = open_directly(bob, alice)
+    second = open_directly(bob, alice, new_client=intake_services.NewClient(name="Other Ltd."))
     assert (first.matter.client.code, second.matter.client.code) == ("C-0042", "C-0043")
 
 
@@ -248,7 +263,7 @@ def test_bad_input_is_a_form_error(client, bob, alice, existing, overrides, fiel
     response, _check = open_via_page(client, bob, alice, **overrides)
     assert response.status_code == 200
     assert field_error in response.content.decode()
-    assert not Matter.objects.filter(number="2026-NEW-0001").exists()
+    assert not Matter.objects.filter(number=NEW_NUMBER).exists()
 
 
 def test_full_width_entries_hit_through_the_intake(client, bob, alice, existing):
@@ -276,7 +291,7 @@ def test_the_queue_lists_pending_checks_with_hit_counts(client, connie, bob, ali
     html = response.content.decode()
     assert response.status_code == 200
     row = html[html.index(f'id="check-{check.pk}"') :].split("</tr>")[0]
-    assert "2026-NEW-0001" in row and "<td>1</td>" in row
+    assert NEW_NUMBER in row and "<td>1</td>" in row
     for secret in SECRETS:
         assert secret not in html
 
@@ -288,8 +303,8 @@ def test_the_queue_costs_the_same_queries_for_one_check_or_six(
     signed_in(client, connie)
     with django_assert_max_num_queries(30) as few:
         client.get(reverse("matters:conflict_queue"))
-    for n in range(2, 7):
-        open_directly(bob, alice, number=f"2026-NEW-000{n}", adverse=[intake_services.PartyEntry(name=HUAXIN)])
+    for _more in range(5):
+        open_directly(bob, alice, adverse=[intake_services.PartyEntry(name=HUAXIN)])
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("matters:conflict_queue"))
 
@@ -321,7 +336,7 @@ def test_clearing_opens_the_matter_and_founds_its_team(client, connie, bob, alic
     }
     decided = AuditEvent.objects.get(action=AuditAction.CONFLICT_DECIDE)
     assert decided.record["detail"] == {"check_id": str(check.pk), "decision": "cleared", "hits": 0}
-    assert decided.record["matter_number"] == "2026-NEW-0001"
+    assert decided.record["matter_number"] == NEW_NUMBER
     assert "No conflict with Kestrel" not in audit_payloads()
     assert set(Notification.objects.filter(kind=NotificationKind.GRANT_ADDED).values_list("recipient", flat=True)) == {
         bob.pk,

@@ -225,3 +225,76 @@ def test_a_lateral_check_is_not_decided_as_a_matters(client, connie, harriet, jo
     )
     detail = reverse("matters:conflict_detail", args=[check.pk])
     assert signed_in(client, connie).get(detail).status_code == 404
+
+
+# --- the pending check screens the joiner, however access would reach them ----------------------
+
+
+@pytest.fixture
+def team_of_joiner(joiner, firm):
+    """The litigation team, which holds a grant on both of the firm's matters; Jun joins it."""
+    from django.contrib.auth.models import Group
+
+    from tests.factories import grant
+
+    team = Group.objects.create(name="Litigation team")
+    for matter in firm:
+        grant(team, matter)
+    joiner.groups.add(team)
+    return team
+
+
+def test_a_pending_check_screens_the_joiner_from_every_matter_of_the_clients_found(
+    client, harriet, joiner, firm, team_of_joiner
+):
+    from access.policy import Action, can, count_visible_matters, visible_matters
+    from tests.factories import grant
+
+    later = MatterFactory(number="2026-COR-0009", client=firm[0].client)
+    grant(team_of_joiner, later)
+    intake_services.record_prior_engagements(
+        actor=harriet, person=joiner, entries=[PriorEntry("prior client 1", PartyRole.CLIENT, HUAXIN)]
+    )
+    # Huaxin's two matters are out of reach through the team's grants; the other client's is not.
+    assert set(visible_matters(joiner)) == {firm[1]}
+    assert count_visible_matters(joiner) == 1
+    assert not can(joiner, Action.VIEW, later)
+    assert signed_in(client, joiner).get(reverse("matters:detail", args=[firm[0].pk])).status_code == 404
+    assert client.get(reverse("matters:detail", args=[firm[1].pk])).status_code == 200
+
+
+def test_the_screen_ends_when_the_conflicts_partner_decides(client, connie, harriet, joiner, firm, team_of_joiner):
+    from access.policy import Action, can
+
+    check = intake_services.record_prior_engagements(
+        actor=harriet, person=joiner, entries=[PriorEntry("prior client 1", PartyRole.CLIENT, HUAXIN)]
+    )
+    assert not can(joiner, Action.VIEW, firm[0])
+    intake_services.decide_lateral_check(actor=connie, check=check, note="no conflict: different business")
+    assert can(joiner, Action.VIEW, firm[0])
+
+
+def test_the_screen_follows_the_check_when_it_runs_again(client, harriet, joiner, firm, team_of_joiner):
+    from access.policy import Action, can
+
+    intake_services.record_prior_engagements(
+        actor=harriet, person=joiner, entries=[PriorEntry("prior client 1", PartyRole.CLIENT, HUAXIN)]
+    )
+    intake_services.record_prior_engagements(
+        actor=harriet, person=joiner, entries=[PriorEntry("prior adversary 1", PartyRole.ADVERSE, ORION)]
+    )
+    # Both entries now: both clients screened.
+    assert not can(joiner, Action.VIEW, firm[0]) and not can(joiner, Action.VIEW, firm[1])
+    huaxin = PriorEngagement.objects.get(person=joiner, label="prior client 1")
+    intake_services.remove_prior_engagement(actor=harriet, engagement=huaxin)
+    assert can(joiner, Action.VIEW, firm[0]) and not can(joiner, Action.VIEW, firm[1])
+
+
+def test_the_joiners_attempt_is_recorded_as_screened(client, harriet, joiner, firm, team_of_joiner):
+    """Recorded as a wall's refusal, which detection raises as a wall-breach alert."""
+    intake_services.record_prior_engagements(
+        actor=harriet, person=joiner, entries=[PriorEntry("prior client 1", PartyRole.CLIENT, HUAXIN)]
+    )
+    signed_in(client, joiner).get(reverse("matters:detail", args=[firm[0].pk]))
+    denied = AuditEvent.objects.get(action=AuditAction.MATTER_VIEW, actor=joiner)
+    assert denied.record["detail"] == {"screened": True}
