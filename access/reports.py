@@ -311,6 +311,8 @@ def _people(grants: list[GrantAt], emergencies: list[BreakGlassAccess]) -> dict[
         for member in grant.members:
             routes[member.pk].append(route)
     for access in emergencies:
+        # The view grant the emergency made is this route, not a second one (break_glass._open).
+        routes[access.user_id] = [route for route in routes[access.user_id] if not _made_by(access, route)]
         routes[access.user_id].append(
             Route(
                 via=Via.EMERGENCY,
@@ -328,6 +330,19 @@ def _people(grants: list[GrantAt], emergencies: list[BreakGlassAccess]) -> dict[
         found.sort(key=lambda route: route.since)
         people[user_id] = PersonAt(user_id=user_id, user=user, label=label, routes=found)
     return people
+
+
+def _made_by(access: BreakGlassAccess, route: Route) -> bool:
+    """Whether ``route`` is the person's own view grant that emergency ``access`` made: created in
+    the same transaction (its event a moment before the access began), when no grant was live."""
+    return (
+        route.via == Via.DIRECT
+        and route.level == GrantLevel.VIEW
+        and abs(route.since - access.started_at) <= _SAME_TRANSACTION
+    )
+
+
+_SAME_TRANSACTION = timedelta(seconds=5)
 
 
 def _screen(people: dict[int, PersonAt], walls: list[EthicalWall], at: datetime) -> None:

@@ -122,7 +122,8 @@ def wall_new(request: HttpRequest) -> HttpResponse:
                 return redirect("access:wall_detail", pk=wall.pk)
     else:
         check = conflict_check_by_id(request.GET.get("check", ""))
-        form = WallForm(initial=initial_from_check(check) if check is not None else None)
+        chosen = request.GET.get("matter", "")
+        form = WallForm(initial=initial_from_check(check, matter_id=chosen) if check is not None else None)
     return render(request, "access/walls/new.html", {"form": form, "check": check, "hits": _hit_rows(check)})
 
 
@@ -132,14 +133,18 @@ def _hit_rows(check: ConflictCheck | None) -> list[dict]:
     return [{**hit, "role_label": roles.get(hit.get("role"), "")} for hit in (check.hits or [])] if check else []
 
 
-def initial_from_check(check: ConflictCheck) -> dict:
-    """The new wall's form filled from a conflict check's hits: around the one matter they name,
-    or else the one client; for a lateral hire, naming the person (exclusionary)."""
+def initial_from_check(check: ConflictCheck, *, matter_id: str = "") -> dict:
+    """The new wall's form filled from a conflict check's hits: around the hit's matter the
+    officer chose (``matter_id``, one of the hits' only), or the one matter they name, or else
+    the one client; for a lateral hire, naming the person (exclusionary)."""
     hits = check.hits or []
     numbers = sorted({hit["matter_number"] for hit in hits if hit.get("matter_number")})
     codes = sorted({hit["client_code"] for hit in hits if hit.get("client_code")})
     initial: dict = {"kind": WallKind.EXCLUSIONARY, "conflict_check": str(check.pk)}
-    if len(numbers) == 1:
+    chosen = next((hit["matter_number"] for hit in hits if matter_id and hit.get("matter_id") == matter_id), None)
+    if chosen:
+        initial["matter_number"] = chosen
+    elif len(numbers) == 1:
         initial["matter_number"] = numbers[0]
     elif len(codes) == 1:
         initial["client_code"] = codes[0]

@@ -192,16 +192,17 @@ def lateral_hire(request: HttpRequest, user_id: int) -> HttpResponse:
                 if form.is_valid():
                     _announce(request, services.record_prior_engagements(
                         actor=request.user, person=person, entries=form.cleaned_data["entries"]
-                    ))  # fmt: skip
+                    ), deciding)  # fmt: skip
                     return redirect("matters:lateral_hire", user_id=person.pk)
             elif action == "remove":
                 engagement = person.prior_engagements.filter(pk=_int(request.POST.get("engagement"))).first()
                 if engagement is None:
                     raise Http404
-                _announce(request, services.remove_prior_engagement(actor=request.user, engagement=engagement))
+                removed = services.remove_prior_engagement(actor=request.user, engagement=engagement)
+                _announce(request, removed, deciding)
                 return redirect("matters:lateral_hire", user_id=person.pk)
             elif action == "rerun":
-                _announce(request, services.run_lateral_check(actor=request.user, person=person))
+                _announce(request, services.run_lateral_check(actor=request.user, person=person), deciding)
                 return redirect("matters:lateral_hire", user_id=person.pk)
             elif action == "decide" and deciding:
                 note = LateralNoteForm(request.POST)
@@ -221,7 +222,10 @@ def lateral_hire(request: HttpRequest, user_id: int) -> HttpResponse:
         "form": form,
         "engagements": person.prior_engagements.select_related("recorded_by"),
         "check": latest,
-        "hits": _rows(latest.hits) if latest else [],
+        # HR records what the joiner brings; only the conflicts team reads what the check found,
+        # or whether it found anything: otherwise any name typed here would tell HR whether the
+        # firm acts for or against it.
+        "hits": _rows(latest.hits) if latest and deciding else [],
         "deciding": deciding,
         "note_form": LateralNoteForm(),
     }
@@ -235,9 +239,11 @@ def _int(value) -> int | None:
         return None
 
 
-def _announce(request: HttpRequest, check: ConflictCheck) -> None:
+def _announce(request: HttpRequest, check: ConflictCheck, deciding: bool) -> None:
     count = len({hit["matter_id"] for hit in check.hits})
-    if count:
+    if not deciding:
+        messages.success(request, _("Recorded and checked. The conflicts team reviews the result."))
+    elif count:
         text = ngettext(
             "The check found %(count)d matter this person must be walled from.",
             "The check found %(count)d matters this person must be walled from.",

@@ -197,6 +197,20 @@ def test_emergency_access_is_listed_while_it_lasts_and_a_wall_still_wins(story, 
     assert charlie.pk in ids(matter_access_at(story, T2 + HOUR).screened)
 
 
+def test_emergency_access_opened_for_real_is_one_route_not_two(story, charlie):
+    """The emergency procedure makes a view grant as well as its own record: the report lists the
+    person once, by the emergency, not again by that grant."""
+    from access.break_glass import open_in_emergency
+
+    with at(T2):
+        open_in_emergency(user=charlie, number=story.number, reason="Hearing moved up, partner unreachable")
+
+    [charlie_there] = [
+        person for person in matter_access_at(story, T2 + HOUR).could_access if person.user_id == charlie.pk
+    ]
+    assert [route.via for route in charlie_there.routes] == [Via.EMERGENCY]
+
+
 def test_grants_made_before_the_trail_recorded_them_come_from_the_grant_table(story, charlie):
     # A grant row written without its event (as one imported before the trail began would be).
     permission = Permission.objects.get(content_type__app_label="matters", codename=GrantLevel.VIEW.value)

@@ -327,3 +327,23 @@ def test_an_inclusionary_wall_keeps_its_team_out_until_they_acknowledge(matter, 
     assert acknowledged["Location"] == matter.get_absolute_url()
     assert browser.get(matter.get_absolute_url()).status_code == 200
     assert "You acknowledged this memo" in text_of(browser.get(memo_url))
+
+
+def test_the_hit_chosen_on_the_check_fills_the_form_and_only_a_hit_can(matter, dana, login):
+    """"Propose a wall" on one hit of several proposes the wall around that hit's matter."""
+    other = MatterFactory(client=matter.client)
+    unrelated = MatterFactory()
+    hit = {"client_code": matter.client.code, "role": "client", "matched": "name", "searched": "prior client 1"}
+    check = ConflictCheck.objects.create(
+        person=UserFactory(username="lara"),
+        hits=[
+            {**hit, "matter_id": str(matter.pk), "matter_number": matter.number},
+            {**hit, "matter_id": str(other.pk), "matter_number": other.number},
+        ],
+    )
+    new = reverse("access:wall_new")
+    chosen = login(dana).get(f"{new}?check={check.pk}&matter={other.pk}").context["form"]
+    assert chosen.initial["matter_number"] == other.number
+    # A matter the check did not find is ignored: the page looks nothing up from the address.
+    ignored = login(dana).get(f"{new}?check={check.pk}&matter={unrelated.pk}").context["form"]
+    assert ignored.initial.get("matter_number") != unrelated.number

@@ -108,13 +108,24 @@ def test_hr_records_prior_engagements_as_blind_indexes_only(client, harriet, joi
     ]
 
 
-def test_the_page_shows_the_hits_by_number_and_code_only(client, harriet, joiner, firm):
+def test_hr_is_not_told_what_the_check_found_nor_whether_it_found_anything(client, harriet, joiner, firm):
+    """Otherwise HR could type any name and learn whether the firm acts for or against it."""
+    signed_in(client, harriet)
+    found = client.post(url(joiner), rows(("prior client 1", "client", HUAXIN, "")), follow=True).content.decode()
+    other = UserFactory(username="kai", roles=[Role.LAWYER])
+    nothing = client.post(url(other), rows(("prior client 1", "client", "Nobody Ltd.", "")), follow=True)
+    for html in (found, nothing.content.decode()):
+        assert "The conflicts team reviews the result" in html
+        assert "2026-LIT-0001" not in html and "C-0100" not in html and "no conflict" not in html
+        assert "Awaiting the conflicts partner" not in html and "Cleared" not in html and "check-" not in html
+    assert HUAXIN not in found and "Propose a wall" not in found
+
+
+def test_the_conflicts_partner_sees_the_hits_by_number_and_code_only(client, connie, harriet, joiner, firm):
     signed_in(client, harriet).post(url(joiner), rows(("prior client 1", "client", HUAXIN, "")))
-    html = client.get(url(joiner)).content.decode()
+    html = signed_in(client, connie).get(url(joiner)).content.decode()
     assert "2026-LIT-0001" in html and "C-0100" in html and "prior client 1" in html
     assert HUAXIN not in html and "Confidential matter title" not in html
-    # HR sees the hits; proposing the walls is the conflicts partner's.
-    assert "Propose a wall" not in html
 
 
 def test_the_conflicts_partner_proposes_walls_from_the_hits(client, connie, joiner, firm):
