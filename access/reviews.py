@@ -41,6 +41,7 @@ from access.models import (
 )
 from access.notifications import notify_many
 from access.services import revoke_matter_access
+from access.walls import Screen, screen_of
 from audit.actions import AuditAction, Outcome
 from audit.events import record_event
 from audit.models import AuditEvent
@@ -145,22 +146,41 @@ def _snapshot(campaign: AccessReviewCampaign, now: datetime) -> Counter:
     eligible = set(_eligible_people().filter(responsible_matters__isnull=False).values_list("pk", flat=True))
     in_group = User.groups.through.objects.filter(group_id=OuterRef("group_id"), user_id=OuterRef(partner))
     sources = (
-        (_live_user_grants(now).values("content_object_id", "user_id", "permission__codename", partner), "user_id"),
+        (
+            _live_user_grants(now).values(
+                "content_object_id", "content_object__client_id", "user_id", "permission__codename", partner
+            ),
+            "user_id",
+        ),
         (
             MatterGroupGrant.objects.live(now)
             .annotate(partner_in_group=Exists(in_group))
-            .values("content_object_id", "group_id", "permission__codename", partner, "partner_in_group"),
+            .values(
+                "content_object_id",
+                "content_object__client_id",
+                "group_id",
+                "permission__codename",
+                partner,
+                "partner_in_group",
+            ),
             "group_id",
         ),
     )
     per_reviewer: Counter = Counter()
     batch: list[AccessReviewItem] = []
+    screens: dict[int, Screen] = {}
     for rows, holder in sources:
         for row in rows.order_by("pk").iterator(chunk_size=BATCH):
             reviewer = row[partner] if row[partner] in eligible else None
             # A partner does not recertify their own access, nor a team's they belong to.
             if reviewer is not None and (row.get("user_id") == reviewer or row.get("partner_in_group")):
                 reviewer = None
+            # Nor access to a matter an ethical wall screens them from: the security officer does.
+            if reviewer is not None:
+                if reviewer not in screens:
+                    screens[reviewer] = screen_of(User(pk=reviewer))
+                if screens[reviewer].covers_ids(row["content_object_id"], row["content_object__client_id"]):
+                    reviewer = None
             batch.append(
                 AccessReviewItem(
                     campaign=campaign,

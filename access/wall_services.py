@@ -22,12 +22,18 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from access import access_requests
 from access.models import (
+    AccessRequest,
+    AccessReviewItem,
     EthicalWall,
     MatterGroupGrant,
     MatterUserGrant,
     NotificationKind,
+    RequestStatus,
+    ReviewDecision,
     Role,
     User,
     WallAcknowledgement,
@@ -45,6 +51,8 @@ WALL_ROLES = frozenset({Role.SECURITY_OFFICER.value, Role.CONFLICTS.value})
 
 # What a grant.revoke event records when a wall revokes (a code: the wall's own reason may name the client).
 REVOKED_BY_WALL = "revoked by an ethical wall"
+# Told to whoever asked for access an ethical wall now keeps them from (not why: the wall's reason is not theirs).
+CLOSED_BY_WALL = gettext_lazy("Access to this matter is now restricted: this request can no longer be granted.")
 
 
 def may_manage_walls(user) -> bool:
@@ -115,6 +123,8 @@ def erect_wall(
     revoked, losers = _revoke_conflicting_grants(wall, actor=actor)
     wall.revoked_grants = revoked
     wall.save(update_fields=["revoked_grants"])
+    _close_pending_requests(wall, actor=actor)
+    _hand_over_reviews(wall)
     _record_erected(wall, people=people, groups=groups)
     _announce(wall, losers)
     if conflict_check is not None:
@@ -190,13 +200,6 @@ def _anyone_can_work(people: list[User], groups: list[Group]) -> bool:
     return any(_can_work(member) for member in members)
 
 
-def _walled(wall: EthicalWall) -> Q:
-    """The grants on the matters the wall is around, as a filter."""
-    if wall.matter_id is not None:
-        return Q(content_object_id=wall.matter_id)
-    return Q(content_object__client_id=wall.client_id)
-
-
 def named_people(wall: EthicalWall) -> QuerySet[User]:
     """The people the wall names: directly, or as members of a group it names."""
     directly = WallMember.objects.filter(wall_id=wall.pk, user__isnull=False).values("user_id")
@@ -247,6 +250,50 @@ def _revoke_conflicting_grants(wall: EthicalWall, *, actor: User) -> tuple[list[
         revoke_matter_access(actor=actor, grant=grant, reason=REVOKED_BY_WALL)
     revoked.sort(key=lambda entry: (entry["matter_number"], "group_id" in entry, entry.get("user_id") or 0))
     return revoked, losers
+
+
+def _screened_among(wall: EthicalWall, user_ids: set[int]) -> set[int]:
+    """Which of ``user_ids`` the wall screens: those it names if exclusionary, the others if not."""
+    named = set(named_people(wall).filter(pk__in=user_ids).values_list("pk", flat=True))
+    return named if wall.kind == WallKind.EXCLUSIONARY else user_ids - named
+
+
+def _walled(wall: EthicalWall, field: str = "content_object") -> Q:
+    """The rows about the matters the wall is around (grants by default), by their ``field``
+    foreign key to the matter."""
+    if wall.matter_id is not None:
+        return Q(**{f"{field}_id": wall.matter_id})
+    return Q(**{f"{field}__client_id": wall.client_id})
+
+
+def _close_pending_requests(wall: EthicalWall, *, actor: User) -> None:
+    """Deny the pending access requests the wall makes impossible to grant: the requester is
+    told it can no longer be granted, and nobody is left with a request they cannot approve."""
+    pending = AccessRequest.objects.filter(_walled(wall, "matter"), status=RequestStatus.PENDING)
+    screened = _screened_among(wall, set(pending.values_list("requester_id", flat=True)))
+    for access_request in pending.filter(requester_id__in=screened).select_related("matter").order_by("pk"):
+        access_requests.transition_to(access_request, RequestStatus.DENIED, actor=actor, reason=str(CLOSED_BY_WALL))
+        access_requests.record_request_event(AuditAction.ACCESS_DENY, access_request, actor=actor, wall=True)
+        notify_many([(
+            access_request.requester, NotificationKind.REQUEST_DENIED,
+            {"number": access_request.matter_number, "reason": access_request.decision_reason},
+            reverse("access:my_requests"),
+        )])  # fmt: skip
+
+
+def _hand_over_reviews(wall: EthicalWall) -> None:
+    """A partner the wall screens no longer recertifies access to its matters: their pending
+    items in open reviews go to the security officer, like those of a partner who left."""
+    items = AccessReviewItem.objects.filter(
+        _walled(wall, "matter"),
+        decision=ReviewDecision.PENDING,
+        campaign__closed_at__isnull=True,
+        reviewer__isnull=False,
+    )
+    screened = _screened_among(wall, set(items.values_list("reviewer_id", flat=True)))
+    if screened:
+        # A plain update: the item's history is its decision, which nobody has made yet.
+        items.filter(reviewer_id__in=screened).update(reviewer=None)
 
 
 def _revoked_entry(grant: MatterUserGrant | MatterGroupGrant, **holder) -> dict:

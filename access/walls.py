@@ -43,7 +43,10 @@ class Screen:
         return bool(self.matter_ids or self.client_ids)
 
     def covers(self, matter) -> bool:
-        return matter.pk in self.matter_ids or matter.client_id in self.client_ids
+        return self.covers_ids(matter.pk, matter.client_id)
+
+    def covers_ids(self, matter_id, client_id) -> bool:
+        return matter_id in self.matter_ids or client_id in self.client_ids
 
     def pending_for(self, matter) -> PendingWall | None:
         """The wall whose memo the person must acknowledge before opening ``matter``, or None."""

@@ -9,9 +9,10 @@ dictionary of names would reverse).
 Normalization (docs/keys.md), the same for stored values and search terms:
 
 - ``name``: Unicode NFKC (full-width letters, digits and punctuation become
-  half-width; the ideographic space becomes a space), case folding, runs of
-  whitespace collapsed to one space, and no whitespace between two CJK
-  characters ("张 三" = "张三"), trimmed.
+  half-width; the ideographic space becomes a space), case folding, every
+  punctuation mark read as a space ("Co.,Ltd." = "Co., Ltd." = "Co Ltd"),
+  runs of whitespace collapsed to one space, and no whitespace between two CJK
+  characters ("张 三" = "张三"; full-width brackets around 上海 = none), trimmed.
 - ``identifier`` (ID card, passport, unified social credit code): NFKC, case
   folding, then only letters and digits kept (full-width "9131-0000 MA1" = "91310000ma1").
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import string
 import unicodedata
 from functools import lru_cache
 
@@ -33,11 +35,19 @@ _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
 
 
+# ASCII punctuation, read as spaces (str.translate: one pass, no per-character call).
+_ASCII_PUNCTUATION = str.maketrans(dict.fromkeys(string.punctuation, " "))
+
+
 def normalize_name(value: str) -> str:
+    # Punctuation counts for nothing: a company's name is written "Co., Ltd.", "Co.,Ltd." and
+    # "Co. Ltd" alike, and a conflict check must not miss it for a comma (changing this means
+    # recomputing the stored indexes: manage.py reindex_blind).
     # ASCII is already NFKC and holds no CJK: the common Latin name skips both steps.
     if value.isascii():
-        return " ".join(value.casefold().split())
-    text = " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+        return " ".join(value.translate(_ASCII_PUNCTUATION).casefold().split())
+    text = unicodedata.normalize("NFKC", value).casefold()
+    text = " ".join("".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text).split())
     return _SPACE_BETWEEN_CJK.sub("", text) if " " in text else text
 
 

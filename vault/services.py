@@ -21,7 +21,15 @@ from django.db.models import Count
 from django.utils import timezone
 
 from vault import envelope, keyring, streams
-from vault.fields import BlindIndexField, Sealed, encrypted_fields, encrypted_file_fields, encrypted_models
+from vault.fields import (
+    BlindIndexField,
+    DestroyedValue,
+    Sealed,
+    encrypted_fields,
+    encrypted_file_fields,
+    encrypted_models,
+    preload_keys,
+)
 from vault.files import EncryptedContent, file_binding
 from vault.keys import provider
 from vault.models import DataKey, KeyRotation, KeyState, RetiredKek, RotationState, wrap_aad
@@ -162,6 +170,61 @@ def _owner_of_instance(instance):
     from vault.fields import owner_of
 
     return owner_of(instance)
+
+
+# --- Recomputing blind indexes ----------------------------------------------------------------
+
+
+def reindex_blind(*, batch_size: int = 500, progress: Progress | None = None) -> int:
+    """Recompute every blind index from the value it indexes; returns the rows whose indexes changed.
+
+    For when the normalization (vault.blind) changes: until then, a search or conflict check
+    normalizes its terms the new way and misses the rows indexed the old way. A destroyed
+    value keeps no index; rows already right are not written. Each batch commits on its own,
+    so an interrupted run can simply be run again. Run from a migration (matters 0005), only
+    the columns that exist yet are read.
+    """
+    changed = 0
+    for model in encrypted_models():
+        columns = _columns_present(model)
+        if columns is None:
+            continue
+        indexes = [
+            index
+            for index in _index_fields(model)
+            if index.column in columns and model._meta.get_field(index.of).column in columns
+        ]
+        if not indexes:
+            continue
+        read = ["pk", _owner_path(model), *{index.of for index in indexes}, *(index.attname for index in indexes)]
+        last = None
+        while True:
+            queryset = model._base_manager.order_by("pk").only(*read)
+            if last is not None:
+                queryset = queryset.filter(pk__gt=last)
+            rows = list(queryset[:batch_size])
+            if not rows:
+                break
+            preload_keys(rows)
+            with transaction.atomic():
+                changed += sum(_reindex_row(model, row, indexes) for row in rows)
+            last = rows[-1].pk
+            if progress:
+                progress({"rows": changed})
+    return changed
+
+
+def _reindex_row(model, row, indexes: list[BlindIndexField]) -> bool:
+    updates = {}
+    for index in indexes:
+        source = getattr(row, index.of)
+        value = "" if isinstance(source, DestroyedValue) else index.index_of(source)
+        if value != getattr(row, index.attname):
+            updates[index.attname] = value
+    if updates:
+        # An UPDATE, not save(): nothing else about the row changes, and its history has nothing to add.
+        model._base_manager.filter(pk=row.pk).update(**updates)
+    return bool(updates)
 
 
 # --- Rewrapping data keys under a new KEK ---------------------------------------------------

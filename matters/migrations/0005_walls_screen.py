@@ -13,7 +13,20 @@ def fill_hit_clients(apps, schema_editor):
         check.hit_clients.set(Client.objects.filter(code__in=codes))
 
 
+def reindex_names(apps, schema_editor):
+    """Names are now normalized without their punctuation (vault.blind): recompute the stored
+    indexes, as ``manage.py reindex_blind`` does, with the live models (decrypting needs them)."""
+    Client = apps.get_model("matters", "Client")
+    if not Client.objects.exists():
+        return
+    from vault.services import reindex_blind
+
+    reindex_blind()
+
+
 class Migration(migrations.Migration):
+    atomic = False
+
     dependencies = [
         ("matters", "0004_conflict_checks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -32,4 +45,5 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["client"], include=("id",), name="matter_client_covering"),
         ),
         migrations.RunPython(fill_hit_clients, migrations.RunPython.noop),
+        migrations.RunPython(reindex_names, migrations.RunPython.noop),
     ]

@@ -330,7 +330,7 @@ def test_an_inclusionary_wall_keeps_its_team_out_until_they_acknowledge(matter, 
 
 
 def test_the_hit_chosen_on_the_check_fills_the_form_and_only_a_hit_can(matter, dana, login):
-    """"Propose a wall" on one hit of several proposes the wall around that hit's matter."""
+    """ "Propose a wall" on one hit of several proposes the wall around that hit's matter."""
     other = MatterFactory(client=matter.client)
     unrelated = MatterFactory()
     hit = {"client_code": matter.client.code, "role": "client", "matched": "name", "searched": "prior client 1"}

@@ -467,3 +467,62 @@ def test_the_memo_is_acknowledged_once_by_someone_named_directly_or_through_a_te
 
     assert sorted(WallAcknowledgement.objects.values_list("user__username", flat=True)) == ["alice", "bob"]
     assert [r["actor"] for r in events(AuditAction.WALL_ACKNOWLEDGE)] == ["alice", "bob"]
+
+
+# --- What else a new wall overtakes -------------------------------------------------------------
+
+
+def test_a_wall_denies_the_pending_requests_of_those_it_screens_and_no_other(matter, alice, charlie, dana):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from access.access_requests import request_access
+    from access.models import AccessRequest, RequestStatus
+
+    erin = UserFactory(username="erin", roles=[Role.LAWYER])
+    ends_on = timezone.localdate() + timedelta(days=10)
+    asked = {
+        person: request_access(
+            actor=person, number=matter.number, level=GrantLevel.VIEW, reason="Hearing prep", ends_on=ends_on
+        )
+        for person in (charlie, erin)
+    }
+
+    erect(dana, WallKind.EXCLUSIONARY, matter, people=[charlie])
+
+    closed, untouched = (AccessRequest.objects.get(pk=asked[person].pk) for person in (charlie, erin))
+    assert (closed.status, closed.decided_by) == (RequestStatus.DENIED, dana)
+    assert "can no longer be granted" in closed.decision_reason and REASON not in closed.decision_reason
+    assert untouched.status == RequestStatus.PENDING
+    assert [n.kind for n in notes(charlie, NotificationKind.REQUEST_DENIED)] == [NotificationKind.REQUEST_DENIED]
+    [denied] = events(AuditAction.ACCESS_DENY)
+    assert denied["detail"]["wall"] is True
+
+
+def test_a_partner_the_wall_screens_no_longer_reviews_its_matters_access(matter, alice, bob, dana):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from access.models import AccessReviewItem
+    from access.reviews import start_campaign
+
+    grant(bob, matter)
+    other = MatterFactory(responsible_partner=alice)
+    grant(bob, other)
+    closes_on = timezone.localdate() + timedelta(days=14)
+    first = start_campaign(actor=dana, name="Before the wall", closes_on=closes_on)
+    assert set(first.items.filter(user=bob).values_list("reviewer_id", flat=True)) == {alice.pk}
+
+    erect(dana, WallKind.EXCLUSIONARY, matter, people=[alice])
+
+    # The open review hands the walled matter's items to the security officer; the other stays Alice's.
+    reviewers = dict(AccessReviewItem.objects.filter(campaign=first, user=bob).values_list("matter_id", "reviewer_id"))
+    assert reviewers[matter.pk] is None and reviewers[other.pk] == alice.pk
+    # And a review started behind the wall never gives them to her.
+    second = start_campaign(actor=dana, name="After the wall", closes_on=closes_on + timedelta(days=1))
+    assert dict(second.items.filter(user=bob).values_list("matter_id", "reviewer_id")) == {
+        matter.pk: None,
+        other.pk: alice.pk,
+    }

@@ -84,7 +84,6 @@ def test_a_party_hit_names_its_role_there():
 @pytest.mark.parametrize(
     "near",
     [
-        "Huaxin Technology Co Ltd",  # punctuation differs
         "Huaxin Technologies Co., Ltd.",
         "Huaxin Technology",  # a part
         "Huaxin Technology Co., Ltd. (Shanghai)",
@@ -93,6 +92,25 @@ def test_a_party_hit_names_its_role_there():
 )
 def test_near_names_do_not_match(huaxin, near):
     assert run_check(names=adverse(near)) == []
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Huaxin Technology Co.，Ltd.",
+        "Huaxin Technology Co.,Ltd.",
+        "Huaxin Technology Co Ltd",
+        "HUAXIN TECHNOLOGY CO. LTD",
+    ],
+)
+def test_the_same_name_punctuated_another_way_matches(huaxin, typed):
+    """Chinese companies' English names are written "Co., Ltd.", "Co.,Ltd." (often with a full-width
+    comma) and "Co. Ltd" alike: the check must not miss one for a comma."""
+    _client, matters = huaxin
+    hits = run_check(names=adverse(typed))
+    assert sorted((hit["matter_number"], hit["matched"]) for hit in hits) == sorted(
+        (matter.number, "name") for matter in matters
+    )
 
 
 def test_a_near_identifier_does_not_match(huaxin):

@@ -37,6 +37,10 @@ LIST_URL = reverse("matters:list")
         pytest.param("  Harbour \t Shipping\n Co. ", "Harbour Shipping Co.", id="whitespace-collapsed"),
         pytest.param("上海 明珠 贸易有限公司", "上海明珠贸易有限公司", id="spaced-chinese-company"),
         pytest.param("Ｌｏｔｕｓ　Ｂｉｏｔｅｃｈ　Ｌｔｄ．", "Lotus Biotech Ltd.", id="full-width-punctuation"),
+        pytest.param("Huaxin Technology Co.，Ltd.", "Huaxin Technology Co., Ltd.", id="full-width-comma-no-space"),
+        pytest.param("Huaxin Technology Co Ltd", "Huaxin Technology Co., Ltd.", id="punctuation-left-out"),
+        pytest.param("华信科技（上海）有限公司", "华信科技上海有限公司", id="chinese-brackets"),
+        pytest.param("O’Brien & Partners", "O'Brien and Partners".replace("and", "&"), id="curly-apostrophe"),
     ],
 )
 def test_names_typed_another_way_index_the_same(typed, stored):
@@ -214,3 +218,29 @@ def test_the_index_is_the_documented_hmac_of_the_normalized_value():
     expected = hmac.new(blind_index_key(), b"name\x00" + normalize_name(value).encode(), "sha256").hexdigest()[:32]
 
     assert blind_index(value, "name") == expected
+
+
+def test_reindex_recomputes_indexes_computed_another_way_and_leaves_the_rest(db):
+    """After the normalization changes, ``reindex_blind`` (and the migration that runs it) brings
+    every stored index to the new form, so search and the conflict check find the row again."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from matters.models import Client
+    from tests.factories import ClientFactory
+
+    stale = ClientFactory(name="Huaxin Technology Co., Ltd.", id_number="91310000MA1XYZ1234")
+    fine = ClientFactory(name="Lotus Biotech")
+    # As an older normalization left it: punctuation kept.
+    Client.objects.filter(pk=stale.pk).update(name_index=blind_index("Huaxin Technology Co., Ltd. (old form)", "name"))
+    assert not Client.objects.filter(name_index=blind_index("Huaxin Technology Co.，Ltd.", "name")).exists()
+
+    out = StringIO()
+    call_command("reindex_blind", stdout=out)
+
+    assert "1 rows" in out.getvalue()
+    assert list(Client.objects.filter(name_index=blind_index("Huaxin Technology Co.，Ltd.", "name"))) == [stale]
+    assert Client.objects.get(pk=fine.pk).name_index == blind_index("Lotus Biotech", "name")
+    call_command("reindex_blind", stdout=out)  # nothing left to change
+    assert out.getvalue().endswith("Recomputed the blind indexes of 0 rows.\n")
