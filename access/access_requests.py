@@ -32,6 +32,7 @@ from access.models import (
     User,
 )
 from access.notifications import notify
+from access.policy import screen_for
 from audit.actions import AuditAction
 from audit.events import record_event
 from matters.models import Classification, Matter
@@ -229,6 +230,8 @@ def _partner_to_ask(access_request: AccessRequest) -> User | None:
     partner = access_request.matter.responsible_partner if access_request.matter else None
     if partner is None or partner.pk == access_request.requester_id or not is_eligible(partner):
         return None
+    if screen_for(partner).covers(access_request.matter):
+        return None  # an ethical wall screens them from their own matter: the administrators decide
     return partner
 
 
@@ -242,7 +245,7 @@ def capacities(actor: User, access_request: AccessRequest) -> set[ApprovalCapaci
     matter = access_request.matter
     if matter is None:
         return held
-    if matter.responsible_partner_id == actor.pk:
+    if matter.responsible_partner_id == actor.pk and not screen_for(actor).covers(matter):
         held.add(ApprovalCapacity.PARTNER)
     if matter.classification >= Classification.HIGHLY_CONFIDENTIAL and actor.has_role(Role.SECURITY_OFFICER):
         held.add(ApprovalCapacity.SECURITY_OFFICER)
@@ -267,6 +270,9 @@ def pending_for(actor: User) -> QuerySet[AccessRequest]:
     if not is_eligible(actor):
         return AccessRequest.objects.none()
     mine = Q(matter__responsible_partner=actor)
+    if screen := screen_for(actor):
+        # Not the matters an ethical wall screens the partner from: the administrators decide those.
+        mine &= ~Q(matter_id__in=screen.matter_ids) & ~Q(matter__client_id__in=screen.client_ids)
     if actor.has_role(Role.ADMINISTRATOR):
         mine |= Q(pk__isnull=False)
     if actor.has_role(Role.SECURITY_OFFICER):

@@ -180,7 +180,13 @@ def _open(user: User, matter: Matter, reason: str) -> BreakGlassAccess:
     # allows it — it would demand an approved request. Who acted, and why, is recorded just
     # below: the access.break_glass event and the BreakGlassAccess row.
     grant_matter_access(
-        actor=None, matter=matter, level=GrantLevel.VIEW, reason=EMERGENCY_REASON, user=user, expires_at=expires_at
+        actor=None,
+        matter=matter,
+        level=GrantLevel.VIEW,
+        reason=EMERGENCY_REASON,
+        user=user,
+        expires_at=expires_at,
+        emergency=True,
     )
     access = BreakGlassAccess(user=user, matter=matter, reason=reason, started_at=now, expires_at=expires_at)
     access.full_clean()

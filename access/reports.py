@@ -71,6 +71,7 @@ class GrantAt:
     since: datetime  # the start of the uninterrupted holding (a replacement does not restart it)
     expires_at: datetime | None
     from_rows: bool = False  # read from the current grant rows: granted before the trail recorded it
+    emergency: bool = False  # made by break-glass access (its event says so)
     group: Group | None = None
     members: list = field(default_factory=list)  # a group's members today
 
@@ -228,6 +229,7 @@ def _opened(key: tuple[str, int], detail: dict, occurred_at: datetime, before: G
         level=_level(detail.get("level")),
         since=before.since if continuing else occurred_at,
         expires_at=_moment(detail.get("expires_at")),
+        emergency=detail.get("emergency") is True,
     )
 
 
@@ -333,16 +335,13 @@ def _people(grants: list[GrantAt], emergencies: list[BreakGlassAccess]) -> dict[
 
 
 def _made_by(access: BreakGlassAccess, route: Route) -> bool:
-    """Whether ``route`` is the person's own view grant that emergency ``access`` made: created in
-    the same transaction (its event a moment before the access began), when no grant was live."""
-    return (
-        route.via == Via.DIRECT
-        and route.level == GrantLevel.VIEW
-        and abs(route.since - access.started_at) <= _SAME_TRANSACTION
-    )
-
-
-_SAME_TRANSACTION = timedelta(seconds=5)
+    """Whether ``route`` is the person's own view grant that emergency ``access`` made: its event
+    says so, or (events recorded before they did) it ends exactly when the access does. A grant
+    a partner gave meanwhile replaced it, and its event does not say so: it is listed."""
+    grant = route.grant
+    if route.via != Via.DIRECT or grant is None:
+        return False
+    return grant.emergency or (grant.expires_at is not None and grant.expires_at == access.expires_at)
 
 
 def _screen(people: dict[int, PersonAt], walls: list[EthicalWall], at: datetime) -> None:

@@ -127,7 +127,7 @@ def _check_conflicts(matter: Matter, user: User | None, group: Group | None = No
     pending = ConflictCheck.objects.filter(person=user, status=ConflictStatus.PENDING)
     if pending.filter(hit_clients=matter.client_id).exists():
         raise ValidationError(
-            {"user": _("This person's conflict check found this matter and waits for the conflicts partner.")}
+            {"user": _("This person cannot be given access to this matter now: ask the conflicts partner.")}
         )
 
 
@@ -142,11 +142,13 @@ def grant_matter_access(
     group: Group | None = None,
     expires_at: datetime | None = None,
     request: AccessRequest | None = None,
+    emergency: bool = False,
 ) -> MatterUserGrant | MatterGroupGrant:
     """Give a person or group access to a matter, replacing any grant they already hold on it.
 
     ``request``: the approved request it comes from; replacing a live grant from a
-    renewal request is recorded as a renewal.
+    renewal request is recorded as a renewal. ``emergency``: the grant break-glass access
+    makes (recorded so, for the point-in-time report to tell it from an ordinary grant).
     """
     check_grant(
         actor=actor, user=user, group=group, reason=reason, expires_at=expires_at, matter=matter, request=request
@@ -170,6 +172,8 @@ def grant_matter_access(
         AuditAction.GRANT_RENEW if request is not None and request.renewal and not created else AuditAction.GRANT_CREATE
     )
     facts = {"request_id": str(request.pk)} if request is not None else {}
+    if emergency:
+        facts["emergency"] = True
     _record_grant_event(action, grant, actor=actor, matter=matter, replaced=not created, **facts)
     return grant
 

@@ -22,17 +22,13 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from access import access_requests
 from access.models import (
-    AccessRequest,
     AccessReviewItem,
     EthicalWall,
     MatterGroupGrant,
     MatterUserGrant,
     NotificationKind,
-    RequestStatus,
     ReviewDecision,
     Role,
     User,
@@ -51,8 +47,6 @@ WALL_ROLES = frozenset({Role.SECURITY_OFFICER.value, Role.CONFLICTS.value})
 
 # What a grant.revoke event records when a wall revokes (a code: the wall's own reason may name the client).
 REVOKED_BY_WALL = "revoked by an ethical wall"
-# Told to whoever asked for access an ethical wall now keeps them from (not why: the wall's reason is not theirs).
-CLOSED_BY_WALL = gettext_lazy("Access to this matter is now restricted: this request can no longer be granted.")
 
 
 def may_manage_walls(user) -> bool:
@@ -123,9 +117,8 @@ def erect_wall(
     revoked, losers = _revoke_conflicting_grants(wall, actor=actor)
     wall.revoked_grants = revoked
     wall.save(update_fields=["revoked_grants"])
-    _close_pending_requests(wall, actor=actor)
-    _hand_over_reviews(wall)
-    _record_erected(wall, people=people, groups=groups)
+    handed_over = _hand_over_reviews(wall)
+    _record_erected(wall, people=people, groups=groups, reviews_handed_over=handed_over)
     _announce(wall, losers)
     if conflict_check is not None:
         from matters.intake_services import open_walled_matter  # it imports this module
@@ -135,7 +128,9 @@ def erect_wall(
     return wall
 
 
-def _record_erected(wall: EthicalWall, *, people: list[User], groups: list[Group]) -> None:
+def _record_erected(
+    wall: EthicalWall, *, people: list[User], groups: list[Group], reviews_handed_over: int = 0
+) -> None:
     """The wall.erect event: ids and counts, never the reason or the memo (they may name the client)."""
     record_event(
         AuditAction.WALL_ERECT,
@@ -151,6 +146,7 @@ def _record_erected(wall: EthicalWall, *, people: list[User], groups: list[Group
             "group_ids": sorted(group.pk for group in groups),
             "revoked": len(wall.revoked_grants),
             "teams_blocked": blocked_team_grants(wall).count(),
+            "reviews_handed_over": reviews_handed_over,
             "requires_acknowledgement": wall.requires_acknowledgement,
             "conflict_check_id": str(wall.conflict_check_id) if wall.conflict_check_id else None,
         },
@@ -266,22 +262,7 @@ def _walled(wall: EthicalWall, field: str = "content_object") -> Q:
     return Q(**{f"{field}__client_id": wall.client_id})
 
 
-def _close_pending_requests(wall: EthicalWall, *, actor: User) -> None:
-    """Deny the pending access requests the wall makes impossible to grant: the requester is
-    told it can no longer be granted, and nobody is left with a request they cannot approve."""
-    pending = AccessRequest.objects.filter(_walled(wall, "matter"), status=RequestStatus.PENDING)
-    screened = _screened_among(wall, set(pending.values_list("requester_id", flat=True)))
-    for access_request in pending.filter(requester_id__in=screened).select_related("matter").order_by("pk"):
-        access_requests.transition_to(access_request, RequestStatus.DENIED, actor=actor, reason=str(CLOSED_BY_WALL))
-        access_requests.record_request_event(AuditAction.ACCESS_DENY, access_request, actor=actor, wall=True)
-        notify_many([(
-            access_request.requester, NotificationKind.REQUEST_DENIED,
-            {"number": access_request.matter_number, "reason": access_request.decision_reason},
-            reverse("access:my_requests"),
-        )])  # fmt: skip
-
-
-def _hand_over_reviews(wall: EthicalWall) -> None:
+def _hand_over_reviews(wall: EthicalWall) -> int:
     """A partner the wall screens no longer recertifies access to its matters: their pending
     items in open reviews go to the security officer, like those of a partner who left."""
     items = AccessReviewItem.objects.filter(
@@ -291,9 +272,11 @@ def _hand_over_reviews(wall: EthicalWall) -> None:
         reviewer__isnull=False,
     )
     screened = _screened_among(wall, set(items.values_list("reviewer_id", flat=True)))
-    if screened:
-        # A plain update: the item's history is its decision, which nobody has made yet.
-        items.filter(reviewer_id__in=screened).update(reviewer=None)
+    if not screened:
+        return 0
+    # A plain update: the item's history is its decision, which nobody has made yet; the
+    # wall's erect event counts the items handed over.
+    return items.filter(reviewer_id__in=screened).update(reviewer=None)
 
 
 def _revoked_entry(grant: MatterUserGrant | MatterGroupGrant, **holder) -> dict:

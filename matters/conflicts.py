@@ -16,8 +16,9 @@ from typing import TypedDict
 
 from django.db.models import Q
 
-from matters.models import Matter, Party, PartyRole
+from matters.models import Matter, Party, PartyRole, PriorEngagement
 from vault.blind import blind_index
+from vault.services import reindex_blind
 
 
 class Hit(TypedDict):
@@ -136,3 +137,21 @@ def _matches(by_name: dict, by_id: dict, exclude_matter: Matter | None) -> Itera
         yield matter_id, number, code, PartyRole.CLIENT.value, found
     for matter_id, number, code, role, name_index, id_index in parties:
         yield matter_id, number, code, role, positions(name_index, id_index)
+
+
+def reindex_names(*, batch_size: int = 500) -> dict[str, int]:
+    """Recompute the blind indexes of clients, aliases and parties after the normalization
+    changed (``vault.services.reindex_blind``), and carry lateral hires' prior engagements along.
+
+    A prior engagement keeps only its index, never the name, so it cannot be recomputed. One
+    that matched a record before takes that record's new index (equal names before are equal
+    after: the new normalization only folds more), so a pending lateral check still finds what
+    it found. One that matched nothing stays as it is: record it again to match it the new way.
+    """
+    renamed: dict[str, str] = {}
+    counts = reindex_blind(batch_size=batch_size, renamed=renamed)
+    carried = 0
+    for engagement in PriorEngagement.objects.filter(name_index__in=list(renamed)).only("pk", "name_index"):
+        PriorEngagement.objects.filter(pk=engagement.pk).update(name_index=renamed[engagement.name_index])
+        carried += 1
+    return {**counts, "prior_engagements": carried}

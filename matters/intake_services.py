@@ -25,7 +25,6 @@ from access.access_requests import expires_at_for, is_eligible, max_days
 from access.models import GrantLevel, NotificationKind, Role, User
 from access.notifications import notify
 from access.services import grant_matter_access
-from access.wall_services import screening_wall
 from access.walls import screen_of
 from audit.actions import AuditAction
 from audit.events import record_event
@@ -194,9 +193,12 @@ def _save_numbered(matter: Matter, attempts: int = 5) -> None:
     Numbers are assigned, never typed: a typed number refused as taken would tell the intake
     lawyer that a matter they may not see exists. Two intakes at once may pick the same
     number: the loser takes the next one (each try in its own savepoint)."""
-    prefix = f"{timezone.localdate().year}-{PRACTICE_CODES[PracticeArea(matter.practice_area)]}-"
+    area = matter.practice_area
+    prefix = f"{timezone.localdate().year}-{PRACTICE_CODES.get(area) or str(area)[:3].upper()}-"
+    tried = 0
     for attempt in range(attempts):
-        matter.number = f"{prefix}{_highest_number(prefix) + 1 + attempt:04d}"
+        tried = max(_highest_number(prefix), tried) + 1
+        matter.number = f"{prefix}{tried:04d}"
         try:
             with transaction.atomic():
                 matter.save(force_insert=True)
@@ -378,8 +380,9 @@ def _found_team(actor: User, check: ConflictCheck) -> None:
     people = {
         p.pk: p
         for p in (check.run_by, matter.responsible_partner)
-        # Whom the wall itself screens from the matter gets nothing (the conflicts partner walled them).
-        if p is not None and is_eligible(p) and screening_wall(matter=matter, user=p) is None
+        # Whom a wall — or their own pending lateral-hire check — screens from the matter gets
+        # nothing (the conflicts partner walled them, or has yet to decide).
+        if p is not None and is_eligible(p) and not screen_of(p).covers(matter)
     }
     for person in people.values():
         grant_matter_access(

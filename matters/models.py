@@ -275,6 +275,8 @@ class ClientAlias(models.Model):
     """Another name or identifier a client is known by (a former name, a subsidiary): the conflict
     check matches it as it matches the client's own."""
 
+    # A UUID, set before saving: the encrypted name is bound to its row's primary key.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="aliases")
     name = EncryptedCharField(_("name"), max_length=200)
     name_index = BlindIndexField(of="name")

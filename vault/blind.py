@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hmac
 import re
-import string
 import unicodedata
 from functools import lru_cache
 
@@ -35,8 +34,14 @@ _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
 
 
+def _is_punctuation(ch: str) -> bool:
+    """Unicode's punctuation (categories P*): commas, full stops, brackets, dashes, apostrophes,
+    the middle dot. Not symbols: "A+B" stays unlike "A B", full-width or not."""
+    return unicodedata.category(ch).startswith("P")
+
+
 # ASCII punctuation, read as spaces (str.translate: one pass, no per-character call).
-_ASCII_PUNCTUATION = str.maketrans(dict.fromkeys(string.punctuation, " "))
+_ASCII_PUNCTUATION = str.maketrans(dict.fromkeys((c for c in map(chr, range(128)) if _is_punctuation(c)), " "))
 
 
 def normalize_name(value: str) -> str:
@@ -47,7 +52,7 @@ def normalize_name(value: str) -> str:
     if value.isascii():
         return " ".join(value.translate(_ASCII_PUNCTUATION).casefold().split())
     text = unicodedata.normalize("NFKC", value).casefold()
-    text = " ".join("".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text).split())
+    text = " ".join("".join(" " if _is_punctuation(ch) else ch for ch in text).split())
     return _SPACE_BETWEEN_CJK.sub("", text) if " " in text else text
 
 

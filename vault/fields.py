@@ -172,6 +172,10 @@ class EncryptedMixin:
         return self.seal(model_instance, value)
 
     def seal(self, instance, plaintext: str) -> envelope.Envelope:
+        if instance.pk is None:
+            # The value is bound to its row by primary key: one the database assigns only after
+            # the INSERT would bind it to "None", and it could never be opened again.
+            raise ValueError(f"{instance._meta.label} has no primary key yet: give the model a UUID primary key.")
         return envelope.seal(active_key(owner_of(instance)), str(plaintext), where(instance, self.name))
 
     def open(self, instance, sealed: Sealed):

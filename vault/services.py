@@ -175,16 +175,19 @@ def _owner_of_instance(instance):
 # --- Recomputing blind indexes ----------------------------------------------------------------
 
 
-def reindex_blind(*, batch_size: int = 500, progress: Progress | None = None) -> int:
-    """Recompute every blind index from the value it indexes; returns the rows whose indexes changed.
+def reindex_blind(
+    *, batch_size: int = 500, progress: Progress | None = None, renamed: dict[str, str] | None = None
+) -> dict[str, int]:
+    """Recompute every blind index from the value it indexes: ``{"rows": changed, "unreadable": n}``.
 
     For when the normalization (vault.blind) changes: until then, a search or conflict check
     normalizes its terms the new way and misses the rows indexed the old way. A destroyed
-    value keeps no index; rows already right are not written. Each batch commits on its own,
-    so an interrupted run can simply be run again. Run from a migration (matters 0005), only
-    the columns that exist yet are read.
+    value keeps no index; rows already right are not written, nor a row whose index changed
+    meanwhile (a client shredded during the run keeps no index). A value that cannot be opened
+    (tampered) is counted and left as it is. Each batch commits on its own, so an interrupted
+    run can simply be run again. ``renamed`` receives ``{old index: new index}``.
     """
-    changed = 0
+    counts = {"rows": 0, "unreadable": 0}
     for model in encrypted_models():
         columns = _columns_present(model)
         if columns is None:
@@ -207,24 +210,35 @@ def reindex_blind(*, batch_size: int = 500, progress: Progress | None = None) ->
                 break
             preload_keys(rows)
             with transaction.atomic():
-                changed += sum(_reindex_row(model, row, indexes) for row in rows)
+                for row in rows:
+                    outcome = _reindex_row(model, row, indexes, renamed)
+                    if outcome:
+                        counts[outcome] += 1
             last = rows[-1].pk
             if progress:
-                progress({"rows": changed})
-    return changed
+                progress(counts)
+    return counts
 
 
-def _reindex_row(model, row, indexes: list[BlindIndexField]) -> bool:
-    updates = {}
-    for index in indexes:
-        source = getattr(row, index.of)
-        value = "" if isinstance(source, DestroyedValue) else index.index_of(source)
-        if value != getattr(row, index.attname):
-            updates[index.attname] = value
-    if updates:
-        # An UPDATE, not save(): nothing else about the row changes, and its history has nothing to add.
-        model._base_manager.filter(pk=row.pk).update(**updates)
-    return bool(updates)
+def _reindex_row(model, row, indexes: list[BlindIndexField], renamed: dict | None) -> str | None:
+    updates, was = {}, {}
+    try:
+        for index in indexes:
+            source = getattr(row, index.of)
+            value = "" if isinstance(source, DestroyedValue) else index.index_of(source)
+            if value != getattr(row, index.attname):
+                updates[index.attname], was[index.attname] = value, getattr(row, index.attname)
+    except envelope.TamperedValue:
+        return "unreadable"
+    if not updates:
+        return None
+    # An UPDATE, not save(): nothing else about the row changes. Only if the indexes are still
+    # those read: a shred meanwhile has emptied them, and must stay done.
+    if not model._base_manager.filter(pk=row.pk, **was).update(**updates):
+        return None
+    if renamed is not None:
+        renamed.update({old: updates[name] for name, old in was.items() if old})
+    return "rows"
 
 
 # --- Rewrapping data keys under a new KEK ---------------------------------------------------

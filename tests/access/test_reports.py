@@ -211,6 +211,19 @@ def test_emergency_access_opened_for_real_is_one_route_not_two(story, charlie):
     assert [route.via for route in charlie_there.routes] == [Via.EMERGENCY]
 
 
+def test_a_grant_given_during_the_emergency_is_listed_beside_it(story, alice, charlie):
+    """The partner gives Charlie lasting access an hour into his emergency: both routes show."""
+    from access.break_glass import open_in_emergency
+
+    with at(T2):
+        open_in_emergency(user=charlie, number=story.number, reason="Hearing moved up, partner unreachable")
+    with at(T2 + HOUR):
+        grant(charlie, story, GrantLevel.VIEW)
+
+    [charlie_there] = [p for p in matter_access_at(story, T2 + 2 * HOUR).could_access if p.user_id == charlie.pk]
+    assert sorted(route.via for route in charlie_there.routes) == sorted([Via.EMERGENCY, Via.DIRECT])
+
+
 def test_grants_made_before_the_trail_recorded_them_come_from_the_grant_table(story, charlie):
     # A grant row written without its event (as one imported before the trail began would be).
     permission = Permission.objects.get(content_type__app_label="matters", codename=GrantLevel.VIEW.value)

@@ -472,32 +472,46 @@ def test_the_memo_is_acknowledged_once_by_someone_named_directly_or_through_a_te
 # --- What else a new wall overtakes -------------------------------------------------------------
 
 
-def test_a_wall_denies_the_pending_requests_of_those_it_screens_and_no_other(matter, alice, charlie, dana):
+def test_a_request_the_wall_overtakes_stays_pending_and_cannot_be_approved(matter, adam, charlie, dana):
+    """Not denied by the wall: a request for a number no matter has stays pending too, and a
+    different answer would tell the requester the number is real (and walled)."""
+    from datetime import timedelta
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from access.access_requests import approve_access_request, request_access
+    from access.models import AccessRequest, RequestStatus
+
+    ends_on = timezone.localdate() + timedelta(days=10)
+    asked = request_access(
+        actor=charlie, number=matter.number, level=GrantLevel.VIEW, reason="Hearing prep", ends_on=ends_on
+    )
+    erect(dana, WallKind.EXCLUSIONARY, matter, people=[charlie])
+    assert AccessRequest.objects.get(pk=asked.pk).status == RequestStatus.PENDING
+
+    with pytest.raises(ValidationError) as refused:
+        approve_access_request(actor=adam, access_request=asked)
+    assert "An ethical wall screens this person or team from the matter." in str(refused.value)
+    assert AccessRequest.objects.get(pk=asked.pk).status == RequestStatus.PENDING
+    assert not holds(charlie, matter)
+
+
+def test_a_partner_the_wall_screens_no_longer_decides_requests_on_the_matter(matter, alice, adam, bob, dana):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from access.access_requests import request_access
-    from access.models import AccessRequest, RequestStatus
+    from access.access_requests import approvers_for, capacities, pending_for, request_access
 
     erin = UserFactory(username="erin", roles=[Role.LAWYER])
     ends_on = timezone.localdate() + timedelta(days=10)
-    asked = {
-        person: request_access(
-            actor=person, number=matter.number, level=GrantLevel.VIEW, reason="Hearing prep", ends_on=ends_on
-        )
-        for person in (charlie, erin)
-    }
+    erect(dana, WallKind.EXCLUSIONARY, matter, people=[alice])
+    asked = request_access(actor=erin, number=matter.number, level=GrantLevel.VIEW, reason="Research", ends_on=ends_on)
 
-    erect(dana, WallKind.EXCLUSIONARY, matter, people=[charlie])
-
-    closed, untouched = (AccessRequest.objects.get(pk=asked[person].pk) for person in (charlie, erin))
-    assert (closed.status, closed.decided_by) == (RequestStatus.DENIED, dana)
-    assert "can no longer be granted" in closed.decision_reason and REASON not in closed.decision_reason
-    assert untouched.status == RequestStatus.PENDING
-    assert [n.kind for n in notes(charlie, NotificationKind.REQUEST_DENIED)] == [NotificationKind.REQUEST_DENIED]
-    [denied] = events(AuditAction.ACCESS_DENY)
-    assert denied["detail"]["wall"] is True
+    assert asked not in pending_for(alice) and capacities(alice, asked) == set()
+    assert alice not in approvers_for(asked) and adam in approvers_for(asked)
+    assert asked in pending_for(adam)
 
 
 def test_a_partner_the_wall_screens_no_longer_reviews_its_matters_access(matter, alice, bob, dana):

@@ -309,3 +309,26 @@ def test_the_joiners_attempt_is_recorded_as_screened(client, harriet, joiner, fi
     signed_in(client, joiner).get(reverse("matters:detail", args=[firm[0].pk]))
     denied = AuditEvent.objects.get(action=AuditAction.MATTER_VIEW, actor=joiner)
     assert denied.record["detail"] == {"screened": True}
+
+
+def test_a_joiner_named_responsible_partner_while_screened_gets_no_founding_grant(connie, harriet, firm):
+    """Clearing still works: the founding grants skip the person their own pending check screens."""
+    from access.models import MatterUserGrant
+    from access.policy import Action, can
+
+    partner = UserFactory(username="pat", roles=[Role.PARTNER, Role.LAWYER])
+    lawyer = UserFactory(username="lee", roles=[Role.LAWYER])
+    intake_services.record_prior_engagements(
+        actor=harriet, person=partner, entries=[PriorEntry("prior client 1", PartyRole.CLIENT, HUAXIN)]
+    )
+    check = intake_services.open_matter(
+        actor=lawyer, title="Huaxin — new work", practice_area="corporate", classification=20,
+        responsible_partner=partner, client=firm[0].client,
+    )  # fmt: skip
+    intake_services.decide_check(actor=connie, check=check, decision=intake_services.Decision.CLEAR)
+
+    matter = check.matter
+    assert set(MatterUserGrant.objects.filter(content_object=matter).values_list("user__username", flat=True)) == {
+        "lee"
+    }
+    assert can(lawyer, Action.VIEW, matter) and not can(partner, Action.VIEW, matter)

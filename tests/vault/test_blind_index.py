@@ -222,25 +222,54 @@ def test_the_index_is_the_documented_hmac_of_the_normalized_value():
 
 def test_reindex_recomputes_indexes_computed_another_way_and_leaves_the_rest(db):
     """After the normalization changes, ``reindex_blind`` (and the migration that runs it) brings
-    every stored index to the new form, so search and the conflict check find the row again."""
+    every stored index to the new form, so search and the conflict check find the row again; a
+    lateral hire's prior engagement that matched the row is carried along."""
     from io import StringIO
 
     from django.core.management import call_command
 
-    from matters.models import Client
-    from tests.factories import ClientFactory
+    from matters.models import Client, PartyRole, PriorEngagement
+    from tests.factories import ClientFactory, UserFactory
 
     stale = ClientFactory(name="Huaxin Technology Co., Ltd.", id_number="91310000MA1XYZ1234")
     fine = ClientFactory(name="Lotus Biotech")
-    # As an older normalization left it: punctuation kept.
-    Client.objects.filter(pk=stale.pk).update(name_index=blind_index("Huaxin Technology Co., Ltd. (old form)", "name"))
+    # As an older normalization left it: punctuation kept; a prior engagement recorded then.
+    old_form = blind_index("Huaxin Technology Co., Ltd. (old form)", "name")
+    Client.objects.filter(pk=stale.pk).update(name_index=old_form)
+    prior = PriorEngagement.objects.create(
+        person=UserFactory(), label="prior client 1", role=PartyRole.CLIENT, name_index=old_form
+    )
     assert not Client.objects.filter(name_index=blind_index("Huaxin Technology Co.，Ltd.", "name")).exists()
 
     out = StringIO()
     call_command("reindex_blind", stdout=out)
 
-    assert "1 rows" in out.getvalue()
-    assert list(Client.objects.filter(name_index=blind_index("Huaxin Technology Co.，Ltd.", "name"))) == [stale]
+    assert "of 1 rows; 1 prior engagements carried along" in out.getvalue()
+    new_form = blind_index("Huaxin Technology Co.，Ltd.", "name")
+    assert list(Client.objects.filter(name_index=new_form)) == [stale]
+    assert PriorEngagement.objects.get(pk=prior.pk).name_index == new_form
     assert Client.objects.get(pk=fine.pk).name_index == blind_index("Lotus Biotech", "name")
-    call_command("reindex_blind", stdout=out)  # nothing left to change
-    assert out.getvalue().endswith("Recomputed the blind indexes of 0 rows.\n")
+    again = StringIO()
+    call_command("reindex_blind", stdout=again)  # nothing left to change
+    assert "of 0 rows; 0 prior engagements" in again.getvalue()
+
+
+def test_reindex_leaves_a_shredded_client_without_an_index(db):
+    from matters.models import Client
+    from tests.factories import ClientFactory
+    from vault.services import destroy_owner_data, reindex_blind
+
+    client = ClientFactory(name="Huaxin Technology Co., Ltd.", id_number="91310000MA1XYZ1234")
+    destroy_owner_data(client.pk)
+    assert reindex_blind() == {"rows": 0, "unreadable": 0}
+    shredded = Client.objects.get(pk=client.pk)
+    assert (shredded.name_index, shredded.id_number_index) == ("", "")
+
+
+def test_an_alias_name_is_sealed_to_its_row_and_opens_again(db):
+    """Aliases had an integer key, assigned after the INSERT: their names were sealed to "None"."""
+    from matters.models import ClientAlias
+    from tests.factories import ClientFactory
+
+    alias = ClientAlias.objects.create(client=ClientFactory(), name="Huaxin Semiconductor Holdings")
+    assert ClientAlias.objects.get(pk=alias.pk).name == "Huaxin Semiconductor Holdings"
