@@ -52,8 +52,8 @@ def restore_aliases(apps, schema_editor):
     for client_id, name_index, name in _ALIASES:
         alias = ClientAlias(client_id=client_id, name=name or "")
         alias.save()
-        if name is None:
-            ClientAlias.objects.filter(pk=alias.pk).update(name_index=name_index)
+        # The index as it was: 0006 recomputes it, and carries prior engagements that matched it along.
+        ClientAlias.objects.filter(pk=alias.pk).update(name_index=name_index)
     _ALIASES.clear()
 
 
