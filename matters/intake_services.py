@@ -12,7 +12,7 @@ without a wall — gives the intake lawyer and the responsible partner MANAGE on
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -187,21 +187,31 @@ PRACTICE_CODES = {
 }
 
 
-def _save_numbered(matter: Matter, attempts: int = 5) -> None:
+def _save_numbered(matter: Matter) -> None:
     """Save the new matter under the next number of its year and practice area, "2026-LIT-0042".
 
     Numbers are assigned, never typed: a typed number refused as taken would tell the intake
-    lawyer that a matter they may not see exists. Two intakes at once may pick the same
-    number: the loser takes the next one (each try in its own savepoint)."""
+    lawyer that a matter they may not see exists."""
     area = matter.practice_area
     prefix = f"{timezone.localdate().year}-{PRACTICE_CODES.get(area) or str(area)[:3].upper()}-"
+
+    def number(n: int) -> None:
+        matter.number = f"{prefix}{n:04d}"
+
+    _insert_next(matter, number, lambda: _highest_number(prefix))
+
+
+def _insert_next(row, assign: Callable[[int], None], highest: Callable[[], int], attempts: int = 5) -> None:
+    """Insert ``row`` under the next free number (``assign`` puts it on the row). Two intakes at
+    once may pick the same: the loser takes the next one, each try in its own savepoint so the
+    intake's transaction goes on; after ``attempts`` the IntegrityError is the caller's."""
     tried = 0
     for attempt in range(attempts):
-        tried = max(_highest_number(prefix), tried) + 1
-        matter.number = f"{prefix}{tried:04d}"
+        tried = max(highest(), tried) + 1
+        assign(tried)
         try:
             with transaction.atomic():
-                matter.save(force_insert=True)
+                row.save(force_insert=True)
         except IntegrityError:
             if attempt + 1 < attempts:
                 continue
@@ -248,11 +258,8 @@ def _check_intake(number, client, new_client, responsible_partner, adverse, rela
 _CLIENT_CODE = re.compile(r"^C-(\d+)$")
 
 
-def _create_client(new_client: NewClient, attempts: int = 5) -> Client:
-    """The new client, under the next free code "C-0042" (codes are never typed at intake).
-
-    Two intakes at once may pick the same code: the loser takes the next one (each try in
-    its own savepoint, so the intake's transaction goes on)."""
+def _create_client(new_client: NewClient) -> Client:
+    """The new client, under the next free code "C-0042" (codes are never typed at intake)."""
     client = Client(
         name=new_client.name.strip(),
         kind=new_client.kind,
@@ -260,16 +267,12 @@ def _create_client(new_client: NewClient, attempts: int = 5) -> Client:
         id_number=new_client.id_number.strip(),
     )
     client.full_clean(exclude=["code"])
-    for attempt in range(attempts):
-        client.code = f"C-{_highest_client_code() + 1 + attempt:04d}"
-        try:
-            with transaction.atomic():
-                client.save(force_insert=True)
-        except IntegrityError:
-            if attempt + 1 < attempts:
-                continue
-            raise
-        return client
+
+    def code(n: int) -> None:
+        client.code = f"C-{n:04d}"
+
+    _insert_next(client, code, _highest_client_code)
+    return client
 
 
 def _highest_client_code() -> int:
