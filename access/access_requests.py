@@ -270,8 +270,9 @@ def pending_for(actor: User) -> QuerySet[AccessRequest]:
     if not is_eligible(actor):
         return AccessRequest.objects.none()
     mine = Q(matter__responsible_partner=actor)
-    if screen := screen_for(actor):
-        # Not the matters an ethical wall screens the partner from: the administrators decide those.
+    # Not the matters an ethical wall screens the partner from: the administrators decide those.
+    # (Only partners are responsible partners: nobody else's screen is read for the queue.)
+    if actor.has_role(Role.PARTNER) and (screen := screen_for(actor)):
         mine &= ~Q(matter_id__in=screen.matter_ids) & ~Q(matter__client_id__in=screen.client_ids)
     if actor.has_role(Role.ADMINISTRATOR):
         mine |= Q(pk__isnull=False)
