@@ -68,7 +68,8 @@ def screen_of(user) -> Screen:
     """
     pk = user.pk
     with connection.cursor() as cursor:
-        cursor.execute(_screen_sql(connection.vendor), [pk] * 4)
+        # Only our own constant SQL is formatted in (screen_ctes); the person is a parameter.
+        cursor.execute(f"WITH {screen_ctes(connection.vendor)} SELECT * FROM screen", [pk] * 4)  # noqa: S608
         rows = cursor.fetchall()
     if not connection.features.has_native_uuid_field:
         rows = [(*(_uuid(value) for value in row[:3]), row[3]) for row in rows]
@@ -92,11 +93,12 @@ def _uuid(value):
 # inclusionary walls not naming them; inclusionary walls naming them whose memo awaits their
 # acknowledgement (last column 1). Then the clients their pending lateral-hire check found.
 _SCREEN_SQL = """
-WITH named AS (
+named AS (
   SELECT m.{member_wall} AS wall_id FROM {member} m WHERE m.{member_user} = %s
   UNION SELECT m.{member_wall} FROM {member} m JOIN {membership} g ON g.{membership_group} = m.{member_group}
    WHERE g.{membership_user} = %s
-)
+),
+screen (wall_id, matter_id, client_id, awaiting) AS (
 SELECT w.{wall_pk}, w.{wall_matter}, w.{wall_client},
        CASE WHEN w.{kind} = '{inclusionary}' AND n.wall_id IS NOT NULL THEN 1 ELSE 0 END
   FROM {wall} w LEFT JOIN named n ON n.wall_id = w.{wall_pk}
@@ -108,14 +110,16 @@ SELECT w.{wall_pk}, w.{wall_matter}, w.{wall_client},
 UNION ALL
 SELECT NULL, NULL, h.{hit_client}, 0 FROM {hit_clients} h JOIN {check} c ON c.{check_pk} = h.{hit_check}
  WHERE c.{check_person} = %s AND c.{check_status} = '{pending}'
-"""
+)"""
 
 
 @functools.cache
-def _screen_sql(vendor: str) -> str:
-    """:func:`screen_of`'s statement for this process's database: each row is (wall, matter,
-    client, awaiting acknowledgement). Only quoted table and column names of our own models,
-    and our own constants, are formatted in."""
+def screen_ctes(vendor: str) -> str:
+    """The screen as common table expressions for this process's database, ending in ``screen``:
+    each row (wall, matter, client, awaiting acknowledgement), the person's id filling the four
+    %s. :func:`screen_of` reads it; the matter list's count (``access.policy``) subtracts it in
+    the same statement. Only quoted table and column names of our own models, and our own
+    constants, are formatted in."""
     quote = connection.ops.quote_name
     wall, member, ack = EthicalWall._meta, WallMember._meta, WallAcknowledgement._meta
     membership, check = User.groups.through._meta, ConflictCheck._meta
