@@ -33,6 +33,7 @@ from access.models import (
 )
 from access.notifications import notify
 from access.policy import screen_for
+from access.walls import screened_matter_ids
 from audit.actions import AuditAction
 from audit.events import record_event
 from matters.models import Classification, Matter
@@ -239,13 +240,17 @@ def capacities(actor: User, access_request: AccessRequest) -> set[ApprovalCapaci
     """In what capacities ``actor`` may decide ``access_request`` (empty: not theirs to decide)."""
     if not is_eligible(actor) or actor.pk == access_request.requester_id:
         return set()
+    if access_request.matter is not None and screen_for(actor).covers(access_request.matter):
+        # An ethical wall screens them from the matter: its requests (their reasons may name
+        # the client) are not theirs to read or decide, in any capacity.
+        return set()
     held = set()
     if actor.has_role(Role.ADMINISTRATOR):
         held.add(ApprovalCapacity.ADMINISTRATOR)
     matter = access_request.matter
     if matter is None:
         return held
-    if matter.responsible_partner_id == actor.pk and not screen_for(actor).covers(matter):
+    if matter.responsible_partner_id == actor.pk:
         held.add(ApprovalCapacity.PARTNER)
     if matter.classification >= Classification.HIGHLY_CONFIDENTIAL and actor.has_role(Role.SECURITY_OFFICER):
         held.add(ApprovalCapacity.SECURITY_OFFICER)
@@ -262,7 +267,13 @@ def approvers_for(access_request: AccessRequest) -> list[User]:
         people.extend(_role_members(Role.ADMINISTRATOR))
     if needs_two(access_request):
         people.extend(_role_members(Role.SECURITY_OFFICER))
-    return [person for person in people if person.pk != access_request.requester_id and not person.is_departed]
+    return [
+        person
+        for person in people
+        if person.pk != access_request.requester_id
+        and not person.is_departed
+        and not (access_request.matter and screen_for(person).covers(access_request.matter))
+    ]
 
 
 def pending_for(actor: User) -> QuerySet[AccessRequest]:
@@ -270,10 +281,6 @@ def pending_for(actor: User) -> QuerySet[AccessRequest]:
     if not is_eligible(actor):
         return AccessRequest.objects.none()
     mine = Q(matter__responsible_partner=actor)
-    # Not the matters an ethical wall screens the partner from: the administrators decide those.
-    # (Only partners are responsible partners: nobody else's screen is read for the queue.)
-    if actor.has_role(Role.PARTNER) and (screen := screen_for(actor)):
-        mine &= ~Q(matter_id__in=screen.matter_ids) & ~Q(matter__client_id__in=screen.client_ids)
     if actor.has_role(Role.ADMINISTRATOR):
         mine |= Q(pk__isnull=False)
     if actor.has_role(Role.SECURITY_OFFICER):
@@ -281,6 +288,9 @@ def pending_for(actor: User) -> QuerySet[AccessRequest]:
     return (
         AccessRequest.objects.filter(mine, status=RequestStatus.PENDING)
         .exclude(requester=actor)
+        # Not the matters an ethical wall screens the actor from, whoever they are: the screen is
+        # read inside this statement (the queue's count is on every page).
+        .exclude(matter_id__in=screened_matter_ids(actor))
         .select_related("requester", "filed_by", "matter__client", "matter__responsible_partner")
         .prefetch_related("approvals__approver")
         .order_by("created_at")

@@ -17,9 +17,10 @@ from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import F, Lookup, Q
+from django.db.models.expressions import RawSQL
 
 from access.models import EthicalWall, User, WallAcknowledgement, WallKind, WallMember
-from matters.models import ConflictCheck, ConflictStatus
+from matters.models import ConflictCheck, ConflictStatus, Matter
 
 
 class PendingWall(NamedTuple):
@@ -158,6 +159,22 @@ def screen_ctes(vendor: str) -> str:
         "pending": ConflictStatus.PENDING.value,
     }
     return _SCREEN_SQL.format(**names)
+
+
+def screened_matter_ids(user) -> RawSQL:
+    """The ids of the matters ``user``'s screen keeps out, as a subquery (``pk__in=``): the screen
+    read inside the caller's own statement, for pages that need no screen of their own."""
+    matter = Matter._meta
+    quote = connection.ops.quote_name
+    client = quote(matter.get_field("client").column)
+    # Only our own constant SQL and quoted names are formatted in; the person is a parameter.
+    sql = (
+        f"WITH {screen_ctes(connection.vendor)} SELECT m.{quote(matter.pk.column)} "  # noqa: S608
+        f"FROM {quote(matter.db_table)} m "
+        f"WHERE m.{quote(matter.pk.column)} IN (SELECT matter_id FROM screen WHERE awaiting = 0) "
+        f"OR m.{client} IN (SELECT client_id FROM screen WHERE awaiting = 0 AND matter_id IS NULL)"
+    )
+    return RawSQL(sql, [user.pk] * 4)  # noqa: S611 - constant SQL, the id a parameter
 
 
 class _InArray(Lookup):

@@ -514,6 +514,25 @@ def test_a_partner_the_wall_screens_no_longer_decides_requests_on_the_matter(mat
     assert asked in pending_for(adam)
 
 
+def test_an_administrator_the_wall_screens_neither_sees_nor_decides_its_requests(matter, alice, adam, dana):
+    """The queue shows the requester's reason, which may name the client: not across a wall."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from access.access_requests import approvers_for, capacities, pending_for, request_access
+
+    ends_on = timezone.localdate() + timedelta(days=10)
+    erin = UserFactory(username="erin", roles=[Role.LAWYER])
+    walled = request_access(actor=erin, number=matter.number, level=GrantLevel.VIEW, reason="Research", ends_on=ends_on)
+    nowhere = request_access(actor=erin, number="2099-NONE-0001", level=GrantLevel.VIEW, reason="x", ends_on=ends_on)
+    erect(dana, WallKind.EXCLUSIONARY, matter, people=[adam])
+
+    assert list(pending_for(adam)) == [nowhere]  # a number no matter has is still the administrators'
+    assert capacities(adam, walled) == set() and adam not in approvers_for(walled)
+    assert walled in pending_for(alice)
+
+
 def test_a_partner_the_wall_screens_no_longer_reviews_its_matters_access(matter, alice, bob, dana):
     from datetime import timedelta
 
